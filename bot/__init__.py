@@ -1,0 +1,1 @@
+"""Tapestry: a multilingual Telegram bot that connects residents with local help."""

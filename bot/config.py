@@ -1,0 +1,41 @@
+"""Settings from the environment, one object for the whole application."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LANGUAGES = ("en", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "uk")
+
+
+def default_database_url() -> str:
+    """A SQLite file under ./data/, created on first use."""
+    return f"sqlite+aiosqlite:///{Path('data') / 'tapestry.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = Field(default_factory=default_database_url)
+    redis_url: str | None = None
+    telegram_api_url: str | None = None
+    webhook_url: str | None = None
+
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    default_language: str = "en"
+    timezone: str = "Europe/London"
+    resources_dir: Path = PROJECT_ROOT / "resources"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+
+    max_results: int = 5
+
+    @cached_property
+    def crisis_dir(self) -> Path:
+        return self.resources_dir / "crisis"

@@ -1,0 +1,150 @@
+"""The database tables (SQLModel). Alembic migrations are written against this metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Constraint names are fixed so migrations name them the same way on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False, **kwargs))
+
+
+def _timestamp() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def _optional_timestamp() -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class CategoryRow(SQLModel, table=True):
+    """One of the fixed categories; `position` keeps the menu order."""
+
+    __tablename__ = "category"
+
+    slug: str = Field(primary_key=True, max_length=32)
+    position: int
+
+
+class CategoryNameRow(SQLModel, table=True):
+    __tablename__ = "category_name"
+
+    category_slug: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("category.slug", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    language: str = Field(primary_key=True, max_length=8)
+    name: str = Field(max_length=160)
+
+
+class CategoryTermRow(SQLModel, table=True):
+    """A search word or phrase that points to a category, in one language."""
+
+    __tablename__ = "category_term"
+    __table_args__ = (UniqueConstraint("category_slug", "language", "term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    category_slug: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("category.slug", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    language: str = Field(max_length=8)
+    term: str = Field(max_length=80)
+
+
+class AreaRow(SQLModel, table=True):
+    """A part of town a service covers, with its name per language."""
+
+    __tablename__ = "area"
+
+    slug: str = Field(primary_key=True, max_length=64)
+    names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    part_of: str | None = Field(default=None, max_length=64)
+
+
+class ResourceRow(SQLModel, table=True):
+    """A service in the catalogue; texts per language live in ResourceTextRow."""
+
+    __tablename__ = "resource"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    phone: str | None = Field(default=None, max_length=24)
+    sms: str | None = Field(default=None, max_length=24)
+    email: str | None = Field(default=None, max_length=254)
+    website: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=160)
+    postcode: str | None = Field(default=None, max_length=10)
+    areas: list[str] = _json()
+    languages: list[str] = _json()
+    interpreter: bool = False
+    cost: str = Field(max_length=16)
+    referral: str = Field(max_length=16)
+    min_age: int | None = None
+    max_age: int | None = None
+    access: list[str] = _json()
+    hours: str | None = Field(default=None, max_length=300)
+    peer_led: bool = False
+    example: bool = False
+    last_verified: dt.date | None = None
+    archived_at: dt.datetime | None = _optional_timestamp()
+    updated_at: dt.datetime = _timestamp()
+
+
+class ResourceCategoryRow(SQLModel, table=True):
+    """Which categories a resource belongs to; position 0 is its main category."""
+
+    __tablename__ = "resource_category"
+
+    resource_id: int = Field(
+        sa_column=Column(ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True)
+    )
+    category_slug: str = Field(
+        sa_column=Column(String(32), ForeignKey("category.slug"), primary_key=True)
+    )
+    position: int
+
+
+class ResourceTextRow(SQLModel, table=True):
+    """A resource's texts in one language (any of them may be missing but the English name)."""
+
+    __tablename__ = "resource_text"
+
+    resource_id: int = Field(
+        sa_column=Column(ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True)
+    )
+    language: str = Field(primary_key=True, max_length=8)
+    name: str | None = Field(default=None, max_length=160)
+    summary: str | None = Field(default=None, max_length=700)
+    eligibility: str | None = Field(default=None, max_length=700)
+    keywords: list[str] = _json()
+
+
+class Resident(SQLModel, table=True):
+    """Someone who has written to the bot: only what is needed to answer them well."""
+
+    __tablename__ = "resident"
+
+    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    language: str | None = Field(default=None, max_length=8)
+    first_seen: dt.datetime = _timestamp()
+    last_seen: dt.datetime = _timestamp()

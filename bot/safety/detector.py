@@ -1,0 +1,186 @@
+"""Deciding whether a message is a crisis, a concern, or neither, in any of the languages.
+
+Every language's lexicon is applied to every message: people mix languages and a short
+message's language is often unclear, and a missed crisis costs far more than a gentle question.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.safety.lexicon import Kind, Pattern, Section
+from bot.search.normalise import tokens
+from bot.search.vocabulary import max_typos
+
+MAX_WORDS = 200  # a wall of text is still read, up to this many words
+MIN_TYPO_STEM = 5  # stems shorter than this must match letter for letter
+
+
+class Level(StrEnum):
+    NONE = "none"
+    CONCERN = "concern"  # unclear risk: ask gently whether they are safe
+    CRISIS = "crisis"  # act now: crisis lines and a human
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: Level
+    reasons: tuple[str, ...] = field(default=())  # "lang:section:pattern", for logs and tests
+
+    @property
+    def crisis(self) -> bool:
+        return self.level is Level.CRISIS
+
+    @property
+    def concern(self) -> bool:
+        return self.level is Level.CONCERN
+
+
+SlotRef = tuple[int, int]  # (pattern index, slot index)
+
+
+class CrisisDetector:
+    """Finds crisis and concern patterns in a message, minus idioms and past/media mentions."""
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        if not any(p.section is Section.CRISIS for p in patterns):
+            raise ValueError("no crisis patterns: refusing to run without a crisis lexicon")
+        self.patterns = list(patterns)
+        exact: dict[str, list[SlotRef]] = defaultdict(list)
+        prefix: dict[str, list[SlotRef]] = defaultdict(list)
+        self._contains: list[tuple[str, SlotRef]] = []
+        self._suffix: list[tuple[str, SlotRef]] = []
+        for p_index, pattern in enumerate(self.patterns):
+            for s_index, slot in enumerate(pattern.slots):
+                for matcher in slot:
+                    ref = (p_index, s_index)
+                    if matcher.kind is Kind.EXACT:
+                        exact[matcher.core].append(ref)
+                    elif matcher.kind is Kind.PREFIX:
+                        prefix[matcher.core].append(ref)
+                    elif matcher.kind is Kind.CONTAINS:
+                        self._contains.append((matcher.core, ref))
+                    else:
+                        self._suffix.append((matcher.core, ref))
+        self._exact = dict(exact)
+        self._prefix = dict(prefix)
+        self._exact_by_length = _by_length(self._exact)
+        self._prefix_by_length = _by_length(self._prefix)
+        self.slots_of = lru_cache(maxsize=100_000)(self._slots_of)
+
+    def _slots_of(self, word: str) -> frozenset[SlotRef]:
+        """Every pattern slot this word can fill, forgiving typos by word length."""
+        refs: set[SlotRef] = set(self._exact.get(word, ()))
+        typos = max_typos(len(word))
+        if typos:
+            for length in range(len(word) - typos, len(word) + typos + 1):
+                for core, _, _ in process.extract(
+                    word, self._exact_by_length.get(length, ()), scorer=OSA.distance,
+                    score_cutoff=typos, limit=None,
+                ):  # fmt: skip
+                    refs.update(self._exact[core])
+        for length, stems in self._prefix_by_length.items():
+            if length > len(word):
+                continue
+            head = word[:length]
+            refs.update(self._prefix.get(head, ()))
+            if length >= MIN_TYPO_STEM:
+                for stem, _, _ in process.extract(
+                    head, stems, scorer=OSA.distance, score_cutoff=1, limit=None
+                ):
+                    refs.update(self._prefix[stem])
+        for core, ref in self._contains:
+            if core in word:
+                refs.add(ref)
+        for core, ref in self._suffix:
+            if word.endswith(core):
+                refs.add(ref)
+        return frozenset(refs)
+
+    def _matches(self, words: Sequence[str]) -> list[tuple[Pattern, frozenset[int]]]:
+        """Patterns whose every slot is filled within the window, with the positions used."""
+        filled: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for position, word in enumerate(words):
+            for p_index, s_index in self.slots_of(word):
+                filled[p_index][s_index].append(position)
+        found = []
+        for p_index, slots in filled.items():
+            pattern = self.patterns[p_index]
+            if len(slots) < len(pattern.slots):
+                continue
+            positions = _fit_window([slots[i] for i in range(len(pattern.slots))], pattern.window)
+            if positions is not None:
+                found.append((pattern, positions))
+        return found
+
+    def assess(self, text: str) -> Assessment:
+        """Grade a message: crisis, concern or none."""
+        words = tokens(text)[:MAX_WORDS]
+        if not words:
+            return Assessment(Level.NONE)
+        matches = self._matches(words)
+        idiom_positions = {
+            pos for pattern, positions in matches if pattern.section is Section.IDIOMS
+            for pos in positions
+        }  # fmt: skip
+        sections = {pattern.section for pattern, _ in matches}
+        mention_only = Section.CONTEXT in sections and Section.PRESENT not in sections
+        crisis: list[str] = []
+        concern: list[str] = []
+        for pattern, positions in matches:
+            if pattern.section not in (Section.CRISIS, Section.CONCERN):
+                continue
+            if positions & idiom_positions:
+                continue  # "this queue is killing me", "umieram z nudów"
+            reason = f"{pattern.language}:{pattern.section}:{pattern.source}"
+            if pattern.section is Section.CRISIS and not mention_only:
+                crisis.append(reason)
+            else:
+                # A crisis phrase in a film, a news story or the past still earns a gentle
+                # "are you safe right now?"; a concern phrase there earns nothing.
+                if pattern.section is Section.CRISIS or not mention_only:
+                    concern.append(reason)
+        if crisis:
+            return Assessment(Level.CRISIS, tuple(crisis))
+        if concern:
+            return Assessment(Level.CONCERN, tuple(concern))
+        return Assessment(Level.NONE)
+
+
+def _by_length(cores: Iterable[str]) -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for core in cores:
+        grouped[len(core)].append(core)
+    return dict(grouped)
+
+
+def _fit_window(slot_positions: list[list[int]], window: int) -> frozenset[int] | None:
+    """Distinct positions, one per slot, all within `window` words; None if impossible."""
+    for start in sorted({p for positions in slot_positions for p in positions}):
+        inside = [
+            [p for p in positions if start <= p < start + window] for positions in slot_positions
+        ]
+        if all(inside):
+            chosen = _distinct(sorted(inside, key=len), ())
+            if chosen is not None:
+                return frozenset(chosen)
+    return None
+
+
+def _distinct(options: list[list[int]], used: tuple[int, ...]) -> tuple[int, ...] | None:
+    """One position per slot, no position used twice (slots are few, windows short)."""
+    if not options:
+        return used
+    for position in options[0]:
+        if position not in used:
+            found = _distinct(options[1:], (*used, position))
+            if found is not None:
+                return found
+    return None

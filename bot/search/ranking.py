@@ -1,0 +1,179 @@
+"""From a question to the resources to show: category evidence, direct name matches, filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from opening_hours import OpeningHours
+
+from bot.catalogue.model import NATIONAL, Catalogue, Cost, Resource
+from bot.search.detect import LanguageDetective
+from bot.search.index import SearchIndex
+from bot.search.normalise import tokens
+
+MIN_CATEGORY_EVIDENCE = 0.5  # below this the question is not clearly about any category
+MIN_NAME_EVIDENCE = 0.7  # a resource named outright ("samaritans") is enough on its own
+KEEP_SHARE = 0.45  # results weaker than this share of the best one are noise
+CATEGORY_POSITION_FACTOR = (1.0, 0.85, 0.75, 0.7, 0.65, 0.6)
+SECOND_CATEGORY_SHARE = 0.3  # a resource that covers two needs of the question ranks higher
+SPEAKS_LANGUAGE_BONUS = 0.04
+FREE_BONUS = 0.02  # between equals, cost is the barrier residents name first
+MAX_QUERY_WORDS = 40
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a resident can narrow results by."""
+
+    area: str | None = None
+    free_only: bool = False
+    open_now: bool = False
+    speaks: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    resource: Resource
+    score: float  # 0-100
+    category: str | None  # the category through which it matched, if any
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    language: str
+    matches: list[Match]
+    categories: list[tuple[str, float]] = field(default_factory=list)  # best first
+
+    @property
+    def confident(self) -> bool:
+        return bool(self.matches)
+
+
+def to_score(strength: float) -> float:
+    """A 0-100 score that grows with evidence and never quite reaches 100."""
+    return round(100 * (1 - math.exp(-strength)), 1)
+
+
+class Searcher:
+    """Answers questions against one catalogue snapshot (rebuild it when the catalogue changes)."""
+
+    def __init__(
+        self, catalogue: Catalogue, detective: LanguageDetective, *, timezone: str = "Europe/London"
+    ) -> None:
+        self.index = SearchIndex(catalogue)
+        self.detective = detective
+        self.timezone = ZoneInfo(timezone)
+        self._parents = {area.slug: area.part_of for area in catalogue.areas}
+        # category -> (resource index, factor for the category's place in the resource's list)
+        self._members: dict[str, list[tuple[int, float]]] = {}
+        for index, resource in enumerate(self.index.resources):
+            for position, slug in enumerate(resource.categories):
+                factor = CATEGORY_POSITION_FACTOR[min(position, len(CATEGORY_POSITION_FACTOR) - 1)]
+                self._members.setdefault(slug, []).append((index, factor))
+        self._hours = {
+            r.slug: OpeningHours(r.hours) for r in catalogue.resources if r.hours is not None
+        }
+
+    def search(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        filters: Filters = Filters(),
+        limit: int = 5,
+        now: dt.datetime | None = None,
+    ) -> SearchResult:
+        """The best resources for `text`; `language` is the resident's chosen language."""
+        detected = self.detective.detect(text, fallback=language)
+        words = tokens(text)[:MAX_QUERY_WORDS]
+        evidence = self.index.evidence(words, detected)
+        ranked_categories = sorted(evidence.categories.items(), key=lambda item: -item[1])
+        categories = [(self.index.categories[i], round(s, 3)) for i, s in ranked_categories]
+        best_category = ranked_categories[0][1] if ranked_categories else 0.0
+        best_name = max(evidence.resources.values(), default=0.0)
+        if best_category < MIN_CATEGORY_EVIDENCE and best_name < MIN_NAME_EVIDENCE:
+            return SearchResult(language=detected, matches=[], categories=categories)
+
+        strong = {
+            slug: score
+            for slug, score in categories
+            if score >= max(MIN_CATEGORY_EVIDENCE, KEEP_SHARE * best_category)
+        }
+        # Only resources in a category the question points to, or named by it, are scored.
+        by_resource: dict[int, list[tuple[float, str]]] = {}
+        for slug, score in strong.items():
+            for index, factor in self._members.get(slug, ()):
+                by_resource.setdefault(index, []).append((score * factor, slug))
+        for index, own in evidence.resources.items():
+            if own >= MIN_NAME_EVIDENCE:
+                by_resource.setdefault(index, [])
+        scored: list[tuple[float, int, str | None]] = []
+        for index, by_category in by_resource.items():
+            resource = self.index.resources[index]
+            by_category.sort(reverse=True)
+            strength = evidence.resources.get(index, 0.0)
+            via = None
+            if by_category:
+                strength += by_category[0][0]
+                via = by_category[0][1]
+                if len(by_category) > 1:
+                    strength += SECOND_CATEGORY_SHARE * by_category[1][0]
+            if detected in resource.languages and detected != "en":
+                strength += SPEAKS_LANGUAGE_BONUS
+            if resource.cost is Cost.FREE:
+                strength += FREE_BONUS
+            scored.append((strength, index, via))
+
+        if not scored:
+            return SearchResult(language=detected, matches=[], categories=categories)
+        scored.sort(key=lambda item: (-item[0], self.index.resources[item[1]].slug))
+        floor = KEEP_SHARE * scored[0][0]
+        now = now or dt.datetime.now(self.timezone)
+        matches = []
+        for strength, index, via in scored:
+            if strength < floor:
+                break
+            resource = self.index.resources[index]
+            if self.passes(resource, filters, now):
+                matches.append(Match(resource=resource, score=to_score(strength), category=via))
+                if len(matches) >= limit:
+                    break
+        return SearchResult(language=detected, matches=matches, categories=categories)
+
+    def passes(self, resource: Resource, filters: Filters, now: dt.datetime) -> bool:
+        """Whether a resource meets the resident's filters."""
+        if filters.free_only and resource.cost is not Cost.FREE:
+            return False
+        if filters.speaks and filters.speaks not in resource.languages:
+            return False
+        if filters.area and not self._covers(resource.areas, filters.area):
+            return False
+        return not (filters.open_now and not self.is_open(resource, now))
+
+    def is_open(self, resource: Resource, now: dt.datetime) -> bool:
+        hours = self._hours.get(resource.slug)
+        return hours is not None and bool(hours.is_open(now.astimezone(self.timezone)))
+
+    def next_opening(self, resource: Resource, now: dt.datetime) -> dt.datetime | None:
+        """When a closed resource opens next (None if unknown or always open)."""
+        hours = self._hours.get(resource.slug)
+        if hours is None:
+            return None
+        change = hours.next_change(now.astimezone(self.timezone))
+        return change if isinstance(change, dt.datetime) else None
+
+    def _covers(self, areas: Sequence[str], wanted: str) -> bool:
+        if NATIONAL in areas:
+            return True
+        chain = wanted
+        seen: set[str] = set()
+        while chain and chain not in seen:
+            if chain in areas:
+                return True
+            seen.add(chain)
+            chain = self._parents.get(chain) or ""
+        return False
