@@ -298,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(args.handler(args))
+        return int(asyncio.run(args.handler(args)))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

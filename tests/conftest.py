@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import cache
 
 import asyncpg
@@ -81,20 +81,36 @@ async def _drop_postgres_database(database_url: str) -> None:
         await admin.close()
 
 
+DatabaseFactory = Callable[[], Awaitable[str]]
+
+
 @pytest.fixture(params=database_backends())
-async def database_url(
+async def new_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    """A new, empty database for one test: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    url = await _create_postgres_database()
+) -> AsyncIterator[DatabaseFactory]:
+    """Makes new, empty databases on one backend: SQLite files, or fresh PostgreSQL databases."""
+    created: list[str] = []
+
+    async def make() -> str:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        else:
+            url = await _create_postgres_database()
+        created.append(url)
+        return url
+
     try:
-        yield url
+        yield make
     finally:
-        await _drop_postgres_database(url)
+        if request.param == "postgres":
+            for url in created:
+                await _drop_postgres_database(url)
+
+
+@pytest.fixture
+async def database_url(new_database: DatabaseFactory) -> str:
+    """A new, empty database for one test."""
+    return await new_database()
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def write_export(
 ) -> list[Path]:
     """Write categories.yaml, areas.yaml and catalogue.yaml into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = {
+    files: dict[str, dict[str, Any]] = {
         "categories.yaml": {
             "categories": {
                 c.slug: {"name": dict(c.names), "terms": {k: list(v) for k, v in c.terms.items()}}

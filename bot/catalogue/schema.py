@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from opening_hours import OpeningHours, ParserError
+from opening_hours import OpeningHours, ParserError  # type: ignore[attr-defined]
 from pydantic import (
     BaseModel,
     ConfigDict,

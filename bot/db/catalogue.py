@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bot.catalogue.files import CatalogueFiles
 from bot.catalogue.model import Access, Area, Catalogue, Category, Cost, Referral, Resource
@@ -45,11 +46,11 @@ async def load_categories(session: AsyncSession) -> list[Category]:
     for row in (await session.execute(select(CategoryNameRow))).scalars():
         names[row.category_slug][row.language] = row.name
     terms: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    term_rows = await session.execute(select(CategoryTermRow).order_by(CategoryTermRow.id))
+    term_rows = await session.execute(select(CategoryTermRow).order_by(col(CategoryTermRow.id)))
     for term in term_rows.scalars():
         terms[term.category_slug][term.language].append(term.term)
     categories = (
-        await session.execute(select(CategoryRow).order_by(CategoryRow.position))
+        await session.execute(select(CategoryRow).order_by(col(CategoryRow.position)))
     ).scalars()
     return [
         Category(
@@ -62,7 +63,7 @@ async def load_categories(session: AsyncSession) -> list[Category]:
 
 
 async def load_areas(session: AsyncSession) -> list[Area]:
-    rows = (await session.execute(select(AreaRow).order_by(AreaRow.slug))).scalars()
+    rows = (await session.execute(select(AreaRow).order_by(col(AreaRow.slug)))).scalars()
     return [Area(slug=row.slug, names=dict(row.names), part_of=row.part_of) for row in rows]
 
 
@@ -70,9 +71,9 @@ async def load_resources(
     session: AsyncSession, *, include_archived: bool = False
 ) -> dict[str, tuple[Resource, bool]]:
     """Resources by slug, each with whether it is archived."""
-    query = select(ResourceRow).order_by(ResourceRow.slug)
+    query = select(ResourceRow).order_by(col(ResourceRow.slug))
     if not include_archived:
-        query = query.where(ResourceRow.archived_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(ResourceRow.archived_at).is_(None))
     rows = list((await session.execute(query)).scalars())
     ids = [row.id for row in rows]
     categories: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -128,17 +129,17 @@ async def load_catalogue(session: AsyncSession) -> Catalogue:
 
 
 async def count_resources(session: AsyncSession) -> int:
-    rows = await session.execute(select(ResourceRow.id).limit(1))
+    rows = await session.execute(select(col(ResourceRow.id)).limit(1))
     return len(rows.all())
 
 
 async def _replace_categories(session: AsyncSession, categories: list[Category]) -> None:
-    existing = set((await session.execute(select(CategoryRow.slug))).scalars())
+    existing = set((await session.execute(select(col(CategoryRow.slug)))).scalars())
     for position, category in enumerate(categories):
         if category.slug in existing:
             await session.execute(
                 update(CategoryRow)
-                .where(CategoryRow.slug == category.slug)  # type: ignore[arg-type]
+                .where(col(CategoryRow.slug) == category.slug)
                 .values(position=position)
             )
         else:
@@ -224,19 +225,19 @@ async def _write_resource(
               "archived_at": utcnow() if archived else None}  # fmt: skip
     if existing_id is None:
         result = await session.execute(
-            insert(ResourceRow).values(slug=resource.slug, **values).returning(ResourceRow.id)
+            insert(ResourceRow).values(slug=resource.slug, **values).returning(col(ResourceRow.id))
         )
-        resource_id = int(result.scalar_one())
+        resource_id: int = result.scalar_one()  # type: ignore[assignment]  # never NULL once inserted
     else:
         resource_id = existing_id
         await session.execute(
-            update(ResourceRow).where(ResourceRow.id == resource_id).values(**values)  # type: ignore[arg-type]
+            update(ResourceRow).where(col(ResourceRow.id) == resource_id).values(**values)
         )
         await session.execute(
-            delete(ResourceTextRow).where(ResourceTextRow.resource_id == resource_id)  # type: ignore[arg-type]
+            delete(ResourceTextRow).where(col(ResourceTextRow.resource_id) == resource_id)
         )
         await session.execute(
-            delete(ResourceCategoryRow).where(ResourceCategoryRow.resource_id == resource_id)  # type: ignore[arg-type]
+            delete(ResourceCategoryRow).where(col(ResourceCategoryRow.resource_id) == resource_id)
         )
     await session.execute(insert(ResourceTextRow), _text_rows(resource_id, resource))
     await session.execute(
@@ -260,7 +261,7 @@ async def import_catalogue(
         await _upsert_areas(session, files.areas)
         report.areas = len(files.areas)
 
-    known_categories = set((await session.execute(select(CategoryRow.slug))).scalars())
+    known_categories = set((await session.execute(select(col(CategoryRow.slug)))).scalars())
     for resource in files.resources:
         missing = [slug for slug in resource.categories if slug not in known_categories]
         if missing:
@@ -270,7 +271,8 @@ async def import_catalogue(
             )
 
     current = await load_resources(session, include_archived=True)
-    ids = dict((await session.execute(select(ResourceRow.slug, ResourceRow.id))).tuples().all())
+    rows = await session.execute(select(col(ResourceRow.slug), col(ResourceRow.id)))
+    ids: dict[str, int] = {slug: resource_id for slug, resource_id in rows.all() if resource_id}
     for resource in files.resources:
         archived = resource.slug in files.archived
         before = current.get(resource.slug)
@@ -301,7 +303,5 @@ async def _archive(session: AsyncSession, slugs: Iterable[str]) -> None:
     slugs = list(slugs)
     if slugs:
         await session.execute(
-            update(ResourceRow)
-            .where(ResourceRow.slug.in_(slugs))  # type: ignore[attr-defined]
-            .values(archived_at=utcnow())
+            update(ResourceRow).where(col(ResourceRow.slug).in_(slugs)).values(archived_at=utcnow())
         )

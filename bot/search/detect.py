@@ -144,7 +144,7 @@ class LanguageDetective:
             evidence[code] += WORD_WEIGHT * hits[code] / max(len(words), 1)
         if self._detector is not None:
             for result in self._detector.compute_language_confidence_values(text):
-                code = self._lingua_codes.get(result.language)
-                if code in native:
-                    evidence[code] += LINGUA_WEIGHT * float(result.value)
+                lingua_code = self._lingua_codes.get(result.language)
+                if lingua_code in native:
+                    evidence[lingua_code] += LINGUA_WEIGHT * float(result.value)
         return evidence
