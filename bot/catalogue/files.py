@@ -13,6 +13,7 @@ from bot.catalogue.model import NATIONAL, Area, Category, Resource
 from bot.catalogue.schema import (
     AreasFile,
     CategoriesFile,
+    LanguagesFile,
     LexiconFile,
     ResourcesFile,
     ResourceSpec,
@@ -25,6 +26,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "areas": AreasFile,
     "resources": ResourcesFile,
     "crisis_lexicon": LexiconFile,
+    "languages": LanguagesFile,
 }
 
 
@@ -37,6 +39,7 @@ class CatalogueFiles:
     resources: list[Resource] = field(default_factory=list)
     archived: set[str] = field(default_factory=set)
     lexicons: list[Path] = field(default_factory=list)
+    language_profiles: list[Path] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
 
@@ -158,6 +161,8 @@ def read_catalogue_files(
                     result.archived.add(spec.slug)
                 for position, area in enumerate(spec.areas):
                     area_uses.append((document, ("resources", index, "areas", position), area))
+        elif isinstance(parsed, LanguagesFile):
+            result.language_profiles.append(path)
         else:
             assert isinstance(parsed, LexiconFile)
             result.lexicons.append(path)

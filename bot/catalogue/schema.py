@@ -27,6 +27,8 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=700)]
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# Lexicon patterns list alternatives (`kill*|end*|take*`), so they may run longer than a term.
+PatternText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ]{1,18}[0-9]$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 WEBSITE_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -220,12 +222,37 @@ class LexiconSpec(_Strict):
     """A crisis lexicon (validated here so `catalogue validate` covers it; loaded by safety)."""
 
     language: str
-    crisis: list[Term] = Field(min_length=1)
-    concern: list[Term] = Field(default_factory=list)
-    idioms: list[Term] = Field(default_factory=list)
-    context: list[Term] = Field(default_factory=list)
-    present: list[Term] = Field(default_factory=list)
+    crisis: list[PatternText] = Field(min_length=1)
+    concern: list[PatternText] = Field(default_factory=list)
+    idioms: list[PatternText] = Field(default_factory=list)
+    context: list[PatternText] = Field(default_factory=list)
+    present: list[PatternText] = Field(default_factory=list)
 
 
 class LexiconFile(_Strict):
     crisis_lexicon: LexiconSpec
+
+
+Word = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class LanguageSpec(_Strict):
+    """What language detection knows about one language (resources/languages.yaml)."""
+
+    script: Annotated[str, StringConstraints(pattern=r"^[A-Z]+$")]
+    latin_words: list[Word] = Field(default_factory=list)
+    function_words: list[Word] = Field(default_factory=list)
+
+
+class LanguagesFile(_Strict):
+    languages: dict[str, LanguageSpec]
+
+    @field_validator("languages")
+    @classmethod
+    def _configured_languages(
+        cls, value: dict[str, LanguageSpec], info: ValidationInfo
+    ) -> dict[str, LanguageSpec]:
+        missing = sorted(_languages(info) - set(value))
+        if missing:
+            raise ValueError(f"no entry for configured language(s): {', '.join(missing)}")
+        return value

@@ -15,17 +15,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+from pydantic import ValidationError
 
+from bot.catalogue.schema import LanguagesFile
+from bot.catalogue.yamlio import load_document
 from bot.search.normalise import fold
 
 MIN_LETTERS = 8  # below this, text is too short to judge: keep the resident's language
+MIN_NATIVE_LETTERS = 3  # this many letters of another script outvote English loanwords
 MIN_EVIDENCE = 0.5
 ROMANISED_MIN_HITS = 1.5  # romanised text needs this many (weighted) everyday words
 # In chat-length text a language's own everyday words are better evidence than character
 # statistics, which Lingua's fast mode reports with too much confidence.
-WORD_WEIGHT = 1.2
+WORD_WEIGHT = 2.0
 LINGUA_WEIGHT = 0.6
 
 
@@ -34,26 +37,43 @@ class LanguageProfile:
     code: str
     script: str
     latin_words: frozenset[str]
+    function_words: frozenset[str] = frozenset()
 
 
 def load_profiles(path: Path, languages: Sequence[str]) -> list[LanguageProfile]:
     """The profiles of the configured languages from resources/languages.yaml."""
-    # BaseLoader keeps every word a string: YAML 1.1 would read "no" and "on" as booleans.
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)["languages"]
+    document = load_document(path)
+    try:
+        spec = LanguagesFile.model_validate(document.data, context={"languages": tuple(languages)})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise document.error(tuple(first["loc"]), message) from None
     profiles = []
     for code in languages:
-        entry = data.get(code)
-        if entry is None:
-            raise ValueError(f"{path}: no entry for configured language '{code}'")
-        words = frozenset(fold(" ".join(entry.get("latin_words", ()))).split())
-        profiles.append(LanguageProfile(code=code, script=entry["script"], latin_words=words))
+        entry = spec.languages[code]
+        function_words = _folded_words(entry.function_words)
+        # Function words typed in Latin letters are good evidence of the language too.
+        latin = {w for w in function_words if script_of(w[0]) == "LATIN"}
+        profiles.append(
+            LanguageProfile(
+                code=code,
+                script=entry.script,
+                latin_words=_folded_words(entry.latin_words) | latin,
+                function_words=function_words,
+            )
+        )
     return profiles
+
+
+def _folded_words(words: Sequence[str]) -> frozenset[str]:
+    return frozenset(fold(" ".join(words)).split())
 
 
 @lru_cache(maxsize=4096)
 def script_of(char: str) -> str | None:
-    """The Unicode script of a letter (first word of its name: LATIN, ARABIC...), else None."""
-    if not char.isalpha():
+    """The Unicode script of a letter or vowel sign (first word of its name: LATIN, ARABIC...)."""
+    if not (char.isalpha() or unicodedata.category(char) in ("Mn", "Mc")):
         return None
     try:
         return unicodedata.name(char).split(" ", 1)[0]
@@ -75,6 +95,9 @@ class LanguageDetective:
         if not profiles:
             raise ValueError("at least one language is needed")
         self.profiles = {p.code: p for p in profiles}
+        self.function_words: frozenset[str] = frozenset().union(
+            *(p.function_words for p in profiles)
+        )
         self._lingua_codes: dict[Language, str] = {}
         for profile in profiles:
             language = _lingua_language(profile.code)
@@ -105,6 +128,11 @@ class LanguageDetective:
             return default
         letters = sum(scripts.values())
         script = scripts.most_common(1)[0][0]
+        if script == "LATIN":
+            # "ਮੇਰਾ PIP reject ਹੋ ਗਿਆ": English loanwords inside native-script text.
+            others = [(n, s) for s, n in scripts.items() if s not in ("LATIN", "INHERITED")]
+            if others and max(others)[0] >= MIN_NATIVE_LETTERS:
+                script = max(others)[1]
         native = [p.code for p in self.profiles.values() if p.script == script]
         romanisable = [p.code for p in self.profiles.values() if p.latin_words]
         candidates = sorted(set(native + romanisable)) if script == "LATIN" else native

@@ -18,12 +18,15 @@ from bot.catalogue.model import Catalogue
 from bot.search.normalise import fold_term
 from bot.search.vocabulary import Vocabulary
 
-MIN_PHRASE_COVER = 0.6  # share of a phrase's weight a question must match
+MIN_PHRASE_COVER = 0.5  # share of a phrase's weight a question must match (its key word at least)
 MIN_NAME_COVER = 0.5  # a service's name counts when half of what makes it distinctive matches
+KEY_SHARE = 0.9  # words weighing this share of a phrase's heaviest word are its key words
 PHRASE_BONUS = 0.15  # extra strength per additional matched word of a phrase
 OTHER_LANGUAGE = 0.9  # phrases of another language than the question's count a little less
 COMMON_SHARE = 0.08  # words in more than this share of resources are skipped for resources
 MAX_PHRASE_WORDS = 8
+FUNCTION_WORD_WEIGHT = 0.15  # "my", "not", "for": glue, not need
+EXTRA_WORD_SHARE = 0.5  # each further word of a message adds half its strength
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Phrase:
     words: tuple[int, ...]
     weights: tuple[float, ...]
     total: float
+    keys: frozenset[int]  # positions of its most telling words: one of them must match
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ def _phrase_words(text: str) -> tuple[str, ...]:
 class SearchIndex:
     """Built once from the catalogue; answers in well under a millisecond per question."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, function_words: frozenset[str] = frozenset()) -> None:
         self.catalogue = catalogue
         self.categories = [c.slug for c in catalogue.categories]
         self.category_ids = {slug: i for i, slug in enumerate(self.categories)}
@@ -73,7 +77,7 @@ class SearchIndex:
         raw = [entry for entry in dict.fromkeys(raw) if entry[2]]
 
         self.vocabulary = Vocabulary(word for _, _, words in raw for word in words)
-        weights = _specificity(raw, base, owners - base)
+        weights = _specificity(raw, base, owners - base, function_words)
         self.phrases: list[Phrase] = []
         self.postings: list[list[tuple[int, int]]] = [[] for _ in self.vocabulary.words]
         common_for_resources = self._common_resource_words(raw, base)
@@ -81,8 +85,10 @@ class SearchIndex:
             ids = tuple(self.vocabulary.ids[w] for w in words)
             kind = 0 if owner < base else 1
             word_weights = tuple(weights[kind][w] for w in words)
+            top = max(word_weights)
+            keys = frozenset(i for i, w in enumerate(word_weights) if w >= KEY_SHARE * top)
             index = len(self.phrases)
-            self.phrases.append(Phrase(owner, language, ids, word_weights, sum(word_weights)))
+            self.phrases.append(Phrase(owner, language, ids, word_weights, sum(word_weights), keys))
             for position, word_id in enumerate(ids):
                 if kind == 1 and words[position] in common_for_resources:
                     continue  # "millbrook", "centre": in thousands of names, worth nothing alone
@@ -117,6 +123,8 @@ class SearchIndex:
         contributions: dict[int, dict[int, float]] = defaultdict(dict)
         for phrase_index, positions in matched.items():
             phrase = self.phrases[phrase_index]
+            if phrase.keys.isdisjoint(positions):
+                continue  # "can't find" is not "can't find a job"
             covered = sum(phrase.weights[p] * sim for p, (sim, _) in positions.items())
             cover = covered / phrase.total if phrase.total else 0.0
             if cover < (
@@ -136,12 +144,20 @@ class SearchIndex:
         categories: dict[int, float] = {}
         resources: dict[int, float] = {}
         for owner_id, per_word in contributions.items():
-            total = sum(per_word.values())
+            total = _combine(per_word.values())
             if owner_id < base:
                 categories[owner_id] = total
             else:
                 resources[owner_id - base] = total
         return Evidence(categories=categories, resources=resources)
+
+
+def _combine(contributions: Iterable[float]) -> float:
+    """The strongest word counts fully; each further word adds a share of its own strength.
+
+    Plain summing would let a long message win a category through many weak words."""
+    ordered = sorted(contributions, reverse=True)
+    return ordered[0] + EXTRA_WORD_SHARE * sum(ordered[1:]) if ordered else 0.0
 
 
 def _joined_forms(
@@ -156,9 +172,13 @@ def _joined_forms(
 
 
 def _specificity(
-    raw: Sequence[tuple[int, str, tuple[str, ...]]], base: int, resources: int
+    raw: Sequence[tuple[int, str, tuple[str, ...]]],
+    base: int,
+    resources: int,
+    function_words: frozenset[str],
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Word weights 0..1: rarer across categories (or across resources) means more telling."""
+    """Word weights 0..1: rarer across categories (or across resources) means more telling;
+    a language's function words weigh little wherever they appear."""
     category_owners: dict[str, set[int]] = defaultdict(set)
     resource_owners: dict[str, set[int]] = defaultdict(set)
     for owner, _, words in raw:
@@ -169,7 +189,9 @@ def _specificity(
     def weights(owners_by_word: dict[str, set[int]], total: int) -> dict[str, float]:
         scale = math.log(1 + max(total, 1))
         return {
-            word: math.log(1 + max(total, 1) / len(owners)) / scale
+            word: math.log(1 + max(total, 1) / len(owners))
+            / scale
+            * (FUNCTION_WORD_WEIGHT if word in function_words else 1.0)
             for word, owners in owners_by_word.items()
         }
 

@@ -52,7 +52,8 @@ _LATIN_SPECIALS = {
 }
 _APOSTROPHES = "'’‘ʼʻ`´"
 # Combining marks that are accents rather than letters: Latin/Cyrillic/Greek accents,
-# Arabic harakat and Quranic marks, and the Indic nukta (residents often leave it out).
+# Arabic harakat and Quranic marks, and the Indic marks residents often leave out when typing:
+# nukta, Gurmukhi bindi/tippi (nasal) and addak (doubling), Bengali chandrabindu.
 _DROPPED_MARK_RANGES = (
     (0x0300, 0x036F),
     (0x0483, 0x0489),
@@ -60,7 +61,10 @@ _DROPPED_MARK_RANGES = (
     (0x0670, 0x0670),
     (0x06D6, 0x06ED),
     (0x0A3C, 0x0A3C),
+    (0x0A01, 0x0A02),
+    (0x0A70, 0x0A71),
     (0x09BC, 0x09BC),
+    (0x0981, 0x0981),
     (0x1AB0, 0x1AFF),
     (0x1DC0, 0x1DFF),
     (0x20D0, 0x20FF),

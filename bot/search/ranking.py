@@ -22,6 +22,7 @@ CATEGORY_POSITION_FACTOR = (1.0, 0.85, 0.75, 0.7, 0.65, 0.6)
 SECOND_CATEGORY_SHARE = 0.3  # a resource that covers two needs of the question ranks higher
 SPEAKS_LANGUAGE_BONUS = 0.04
 FREE_BONUS = 0.02  # between equals, cost is the barrier residents name first
+REPEAT_CATEGORY_FACTOR = 0.85  # each earlier result of the same category lowers the next one
 MAX_QUERY_WORDS = 40
 
 
@@ -64,7 +65,7 @@ class Searcher:
     def __init__(
         self, catalogue: Catalogue, detective: LanguageDetective, *, timezone: str = "Europe/London"
     ) -> None:
-        self.index = SearchIndex(catalogue)
+        self.index = SearchIndex(catalogue, detective.function_words)
         self.detective = detective
         self.timezone = ZoneInfo(timezone)
         self._parents = {area.slug: area.part_of for area in catalogue.areas}
@@ -133,15 +134,15 @@ class Searcher:
         scored.sort(key=lambda item: (-item[0], self.index.resources[item[1]].slug))
         floor = KEEP_SHARE * scored[0][0]
         now = now or dt.datetime.now(self.timezone)
-        matches = []
-        for strength, index, via in scored:
-            if strength < floor:
-                break
-            resource = self.index.resources[index]
-            if self.passes(resource, filters, now):
-                matches.append(Match(resource=resource, score=to_score(strength), category=via))
-                if len(matches) >= limit:
-                    break
+        candidates = [
+            (strength, index, via)
+            for strength, index, via in scored
+            if strength >= floor and self.passes(self.index.resources[index], filters, now)
+        ]
+        matches = [
+            Match(resource=self.index.resources[index], score=to_score(strength), category=via)
+            for strength, index, via in _interleave_categories(candidates, limit)
+        ]
         return SearchResult(language=detected, matches=matches, categories=categories)
 
     def passes(self, resource: Resource, filters: Filters, now: dt.datetime) -> bool:
@@ -177,3 +178,22 @@ class Searcher:
             seen.add(chain)
             chain = self._parents.get(chain) or ""
         return False
+
+
+def _interleave_categories(
+    candidates: list[tuple[float, int, str | None]], limit: int
+) -> list[tuple[float, int, str | None]]:
+    """Best first, but a close second need gets a place near the top (a daughter *and* autism)."""
+    chosen: list[tuple[float, int, str | None]] = []
+    shown: dict[str | None, int] = {}
+    remaining = list(candidates)
+    while remaining and len(chosen) < limit:
+        best = max(
+            range(len(remaining)),
+            key=lambda i: remaining[i][0] * REPEAT_CATEGORY_FACTOR ** shown.get(remaining[i][2], 0),
+        )
+        strength, index, via = remaining.pop(best)
+        adjusted = strength * REPEAT_CATEGORY_FACTOR ** shown.get(via, 0)
+        shown[via] = shown.get(via, 0) + 1
+        chosen.append((adjusted, index, via))  # adjusted scores never rise: best first holds
+    return chosen
