@@ -1,4 +1,4 @@
-"""Accuracy on labelled sets: top-3 category hits, language detection, crisis recall, false alarms.
+"""Accuracy on a labelled set: top-3 category hits, language detection, crisis recall, false alarms.
 
 python3 dev.py run python -m bench.eval_report [tests/eval | bench/heldout] [--misses]
 """
@@ -6,10 +6,9 @@ python3 dev.py run python -m bench.eval_report [tests/eval | bench/heldout] [--m
 from __future__ import annotations
 
 import argparse
-import json
-from collections import Counter, defaultdict
 from pathlib import Path
 
+from bench.evaluation import load_lines, score_crisis, score_search
 from bot.catalogue.files import read_catalogue_files
 from bot.catalogue.model import Catalogue
 from bot.config import Settings
@@ -17,10 +16,8 @@ from bot.core import build_crisis_detector, build_detective
 from bot.search.ranking import Searcher
 
 
-def load(path: Path) -> list[dict[str, object]]:
-    return [
-        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+def _row(values: dict[str, float]) -> str:
+    return " ".join(f"{key}={value:.2f}" for key, value in values.items())
 
 
 def main() -> None:
@@ -35,77 +32,31 @@ def main() -> None:
     )
     searcher = Searcher(catalogue, build_detective(settings))
 
-    questions = load(args.folder / "questions.jsonl")
-    hits: dict[str, list[bool]] = defaultdict(list)
-    by_style: dict[str, list[bool]] = defaultdict(list)
-    language_ok: dict[str, list[bool]] = defaultdict(list)
-    for q in questions:
-        result = searcher.search(str(q["text"]))  # no language hint: detection must work
-        top = {c for m in result.matches[:3] for c in m.resource.categories}
-        hit = bool(top & set(q["expect"]))  # type: ignore[arg-type]
-        hits[str(q["lang"])].append(hit)
-        by_style[str(q.get("style"))].append(hit)
-        language_ok[str(q["lang"])].append(result.language == q["lang"])
-        if args.misses and not hit:
-            print(
-                f"MISS {q['lang']} {q['expect']} {q['text']!r} -> {[m.resource.slug for m in result.matches[:3]]} {result.categories[:3]}"
-            )
-    total = [h for values in hits.values() for h in values]
-    print(f"questions={len(total)} top3-hit={sum(total) / len(total):.3f}")
-    print(
-        "  by language: " + " ".join(f"{k}={sum(v) / len(v):.2f}" for k, v in sorted(hits.items()))
-    )
-    print(
-        "  by style: " + " ".join(f"{k}={sum(v) / len(v):.2f}" for k, v in sorted(by_style.items()))
-    )
-    detected = [ok for values in language_ok.values() for ok in values]
-    print(
-        f"language detection={sum(detected) / len(detected):.3f} "
-        + " ".join(f"{k}={sum(v) / len(v):.2f}" for k, v in sorted(language_ok.items()))
-    )
+    questions = load_lines(args.folder / "questions.jsonl")
+    search = score_search(searcher, questions)
+    if args.misses:
+        print("\n".join(f"MISS {line}" for line in search.misses))
+    print(f"questions={len(questions)} top3-hit={search.hit_rate:.3f}")
+    print(f"  by language: {_row(search.by_language())}")
+    styles = {style: sum(v) / len(v) for style, v in sorted(search.styles.items())}
+    print(f"  by style: {_row(styles)}")
+    print(f"language detection={search.detection_rate:.3f}")
 
     crisis_path = args.folder / "crisis.jsonl"
-    if not crisis_path.exists():
-        return
-    detector = build_crisis_detector(settings)
-    outcomes: Counter[tuple[str, str]] = Counter()
-    per_language: dict[str, Counter[str]] = defaultdict(Counter)
-    for line in load(crisis_path):
-        level = detector.assess(str(line["text"])).level.value
-        label = str(line["label"])
-        outcomes[(label, level)] += 1
-        lang = str(line["lang"])
-        if label == "crisis":
-            per_language[lang]["crisis"] += 1
-            per_language[lang]["caught"] += level == "crisis"
-        if label == "none":
-            per_language[lang]["none"] += 1
-            per_language[lang]["alarm"] += level == "crisis"
-        wrong = (label == "crisis" and level != "crisis") or (label == "none" and level != "none")
-        if args.misses and wrong:
-            print(f"{label.upper()}->{level} {lang} {line.get('kind')}: {line['text']!r}")
-    crisis_total = sum(n for (label, _), n in outcomes.items() if label == "crisis")
-    none_total = sum(n for (label, _), n in outcomes.items() if label == "none")
-    concern_total = sum(n for (label, _), n in outcomes.items() if label == "concern")
-    print(
-        f"crisis recall={outcomes[('crisis', 'crisis')] / crisis_total:.3f} "
-        f"(as concern {outcomes[('crisis', 'concern')]}, missed {outcomes[('crisis', 'none')]} of {crisis_total}) "
-        f"false alarms={outcomes[('none', 'crisis')] / none_total:.3f} "
-        f"(concern asked {outcomes[('none', 'concern')]} of {none_total}) "
-        f"concern lines flagged={(outcomes[('concern', 'crisis')] + outcomes[('concern', 'concern')]) / max(concern_total, 1):.3f}"
-    )
-    print(
-        "  recall by language: "
-        + " ".join(
-            f"{k}={c['caught'] / max(c['crisis'], 1):.2f}" for k, c in sorted(per_language.items())
+    if crisis_path.exists():
+        lines = load_lines(crisis_path)
+        crisis = score_crisis(build_crisis_detector(settings), lines)
+        if args.misses:
+            print("\n".join(f"WRONG {line}" for line in crisis.misses))
+        concern = sum(crisis.concern_flagged) / max(len(crisis.concern_flagged), 1)
+        print(
+            f"crisis lines={len(lines)} crisis recall={crisis.recall:.3f} "
+            f"false alarms={crisis.false_alarm_rate:.3f} "
+            f"(asked 'are you safe?' on {crisis.asked_when_fine} fine lines) "
+            f"concern lines flagged={concern:.3f}"
         )
-    )
-    print(
-        "  false alarms by language: "
-        + " ".join(
-            f"{k}={c['alarm'] / max(c['none'], 1):.2f}" for k, c in sorted(per_language.items())
-        )
-    )
+        print(f"  recall by language: {_row(crisis.recall_by_language())}")
+        print(f"  false alarms by language: {_row(crisis.false_alarms_by_language())}")
 
 
 if __name__ == "__main__":

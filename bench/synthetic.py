@@ -72,8 +72,14 @@ def synthetic_resources(count: int, seed: int = 7) -> list[dict[str, object]]:
     return records
 
 
-def write_synthetic(directory: Path, count: int) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"synthetic-{count}.yaml"
-    path.write_text(yaml.safe_dump({"resources": synthetic_resources(count)}, allow_unicode=True))
-    return path
+def write_synthetic(directory: Path, count: int, per_file: int = 2000) -> Path:
+    """A folder of YAML files holding `count` synthetic resources (files stay under the limit)."""
+    folder = directory / f"synthetic-{count}"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = synthetic_resources(count)
+    for start in range(0, count, per_file):
+        chunk = {"resources": records[start : start + per_file]}
+        (folder / f"part-{start // per_file:03d}.yaml").write_text(
+            yaml.safe_dump(chunk, allow_unicode=True)
+        )
+    return folder

@@ -87,17 +87,24 @@ def load_document(path: Path) -> Document:
     if "\x00" in text:
         raise CatalogueError(path, text[: text.index("\x00")].count("\n") + 1, "NUL byte")
 
-    loader = _NoAliasLoader(text)
+    loader: _NoAliasLoader | None = None
     try:
+        loader = _NoAliasLoader(text)  # its reader already refuses control characters
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark else 1
         raise CatalogueError(path, line, f"not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise CatalogueError(
+            path, line, f"not valid YAML: {exc.reason} (character {exc.character!r})"
+        ) from None
     except yaml.YAMLError as exc:
-        raise CatalogueError(path, 1, f"not valid YAML: {exc}") from None
+        raise CatalogueError(path, 1, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         raise CatalogueError(path, 1, "the file is empty")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from bot.catalogue.files import CatalogueFiles
 from bot.catalogue.model import Access, Area, Catalogue, Category, Cost, Referral, Resource
@@ -70,51 +72,55 @@ async def load_areas(session: AsyncSession) -> list[Area]:
 async def load_resources(
     session: AsyncSession, *, include_archived: bool = False
 ) -> dict[str, tuple[Resource, bool]]:
-    """Resources by slug, each with whether it is archived."""
-    query = select(ResourceRow).order_by(col(ResourceRow.slug))
+    """Resources by slug, each with whether it is archived.
+
+    Read as plain rows, not ORM objects: a catalogue of 10,000 resources loads in a fraction
+    of the time and memory.
+    """
+    resource = SQLModel.metadata.tables[ResourceRow.__tablename__]
+    query = sa.select(resource).order_by(resource.c.slug)
     if not include_archived:
-        query = query.where(col(ResourceRow.archived_at).is_(None))
-    rows = list((await session.execute(query)).scalars())
-    ids = [row.id for row in rows]
+        query = query.where(resource.c.archived_at.is_(None))
+    rows = (await session.execute(query)).mappings().all()
     categories: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    texts: dict[int, list[ResourceTextRow]] = defaultdict(list)
-    if ids:
-        links = await session.execute(select(ResourceCategoryRow))
-        for link in links.scalars():
+    texts: dict[int, list[Any]] = defaultdict(list)
+    if rows:
+        links = SQLModel.metadata.tables[ResourceCategoryRow.__tablename__]
+        for link in (await session.execute(sa.select(links))).all():
             categories[link.resource_id].append((link.position, link.category_slug))
-        for text in (await session.execute(select(ResourceTextRow))).scalars():
+        text_table = SQLModel.metadata.tables[ResourceTextRow.__tablename__]
+        for text in (await session.execute(sa.select(text_table))).all():
             texts[text.resource_id].append(text)
     result: dict[str, tuple[Resource, bool]] = {}
     for row in rows:
-        assert row.id is not None
-        by_language = texts[row.id]
-        resource = Resource(
-            slug=row.slug,
-            categories=tuple(slug for _, slug in sorted(categories[row.id])),
+        by_language = texts[row["id"]]
+        loaded = Resource(
+            slug=row["slug"],
+            categories=tuple(slug for _, slug in sorted(categories[row["id"]])),
             name={t.language: t.name for t in by_language if t.name},
             summary={t.language: t.summary for t in by_language if t.summary},
             eligibility={t.language: t.eligibility for t in by_language if t.eligibility},
             keywords={t.language: tuple(t.keywords) for t in by_language if t.keywords},
-            phone=row.phone,
-            sms=row.sms,
-            email=row.email,
-            website=row.website,
-            address=row.address,
-            postcode=row.postcode,
-            areas=tuple(row.areas),
-            languages=tuple(row.languages),
-            interpreter=row.interpreter,
-            cost=Cost(row.cost),
-            referral=Referral(row.referral),
-            min_age=row.min_age,
-            max_age=row.max_age,
-            access=tuple(Access(a) for a in row.access),
-            hours=row.hours,
-            peer_led=row.peer_led,
-            example=row.example,
-            last_verified=row.last_verified,
+            phone=row["phone"],
+            sms=row["sms"],
+            email=row["email"],
+            website=row["website"],
+            address=row["address"],
+            postcode=row["postcode"],
+            areas=tuple(row["areas"]),
+            languages=tuple(row["languages"]),
+            interpreter=row["interpreter"],
+            cost=Cost(row["cost"]),
+            referral=Referral(row["referral"]),
+            min_age=row["min_age"],
+            max_age=row["max_age"],
+            access=tuple(Access(a) for a in row["access"]),
+            hours=row["hours"],
+            peer_led=row["peer_led"],
+            example=row["example"],
+            last_verified=row["last_verified"],
         )
-        result[row.slug] = (resource, row.archived_at is not None)
+        result[row["slug"]] = (loaded, row["archived_at"] is not None)
     return result
 
 

@@ -72,7 +72,8 @@ def _matcher(token: str) -> list[Matcher]:
         kind = Kind.PREFIX
     else:
         kind = Kind.EXACT
-    if kind is not Kind.EXACT and len(max(core_words, key=len)) < MIN_STEM:
+    wildcard_word = core_words[0] if starts else core_words[-1]
+    if kind is not Kind.EXACT and len(wildcard_word) < MIN_STEM:
         raise LexiconError(f"'{token}': a stem needs at least {MIN_STEM} letters")
     if len(core_words) == 1:
         return [Matcher(kind, core_words[0])]
@@ -85,9 +86,9 @@ def _matcher(token: str) -> list[Matcher]:
 def compile_pattern(text: str, *, language: str, section: Section) -> Pattern:
     slots: list[tuple[Matcher, ...]] = []
     for token in text.split():
-        alternatives = [alt for alt in token.split("|") if alt]
-        if not alternatives:
-            raise LexiconError(f"'{text}': empty alternative")
+        alternatives = token.split("|")
+        if "" in alternatives:
+            raise LexiconError(f"'{token}': an empty alternative (stray '|')")
         expanded = [_matcher(alt) for alt in alternatives]
         if len(expanded) == 1:
             slots.extend((m,) for m in expanded[0])

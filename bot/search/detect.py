@@ -135,7 +135,7 @@ class LanguageDetective:
                 script = max(others)[1]
         native = [p.code for p in self.profiles.values() if p.script == script]
         romanisable = [p.code for p in self.profiles.values() if p.latin_words]
-        candidates = sorted(set(native + romanisable)) if script == "LATIN" else native
+        candidates = list(dict.fromkeys(native + romanisable)) if script == "LATIN" else native
         if not candidates:
             return default
         if len(candidates) == 1:
@@ -144,9 +144,12 @@ class LanguageDetective:
         if letters < MIN_LETTERS and fallback_fits:
             return default
         evidence = self._evidence(text, candidates, native)
+        # Ties go to the resident's language, then to the configured order (English first).
         best, score = max(evidence.items(), key=lambda item: (item[1], item[0] == fallback))
         if score < MIN_EVIDENCE and fallback_fits:
             return default
+        if score == 0:
+            return default if default in candidates else candidates[0]
         return best
 
     def _evidence(self, text: str, candidates: list[str], native: list[str]) -> dict[str, float]:

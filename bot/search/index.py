@@ -77,6 +77,9 @@ class SearchIndex:
         raw = [entry for entry in dict.fromkeys(raw) if entry[2]]
 
         self.vocabulary = Vocabulary(word for _, _, words in raw for word in words)
+        # Function words never make a phrase match on their own (they are never its key
+        # word), so their long postings lists are only consulted for phrases already matched.
+        self.light = [word in function_words for word in self.vocabulary.words]
         weights = _specificity(raw, base, owners - base, function_words)
         self.phrases: list[Phrase] = []
         self.postings: list[list[tuple[int, int]]] = [[] for _ in self.vocabulary.words]
@@ -111,13 +114,23 @@ class SearchIndex:
         query += [a + b for a, b in itertools.pairwise(words) if len(a + b) >= 6]
         # phrase index -> position -> (similarity, query word index)
         matched: dict[int, dict[int, tuple[float, int]]] = defaultdict(dict)
+        light: dict[int, tuple[float, int]] = {}  # function word id -> best (similarity, word)
         for q_index, word in enumerate(query):
             for word_id, similarity in self.vocabulary.lookup(word):
+                if self.light[word_id]:
+                    if similarity > light.get(word_id, (0.0, 0))[0]:
+                        light[word_id] = (similarity, q_index)
+                    continue
                 for phrase_index, position in self.postings[word_id]:
                     positions = matched[phrase_index]
                     previous = positions.get(position)
                     if previous is None or previous[0] < similarity:
                         positions[position] = (similarity, q_index)
+        if light:
+            for phrase_index, positions in matched.items():
+                for position, word_id in enumerate(self.phrases[phrase_index].words):
+                    if position not in positions and word_id in light:
+                        positions[position] = light[word_id]
 
         # owner -> query word -> best contribution, so one word counts once per owner
         contributions: dict[int, dict[int, float]] = defaultdict(dict)

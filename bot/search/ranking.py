@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from opening_hours import OpeningHours
 
 from bot.catalogue.model import NATIONAL, Catalogue, Cost, Resource
@@ -69,12 +70,20 @@ class Searcher:
         self.detective = detective
         self.timezone = ZoneInfo(timezone)
         self._parents = {area.slug: area.part_of for area in catalogue.areas}
-        # category -> (resource index, factor for the category's place in the resource's list)
-        self._members: dict[str, list[tuple[int, float]]] = {}
+        # category -> its resources' indexes, and a factor for the category's place in each
+        # resource's own list (a food bank that also gives debt advice is mainly about food).
+        members: dict[str, tuple[list[int], list[float]]] = {}
         for index, resource in enumerate(self.index.resources):
             for position, slug in enumerate(resource.categories):
                 factor = CATEGORY_POSITION_FACTOR[min(position, len(CATEGORY_POSITION_FACTOR) - 1)]
-                self._members.setdefault(slug, []).append((index, factor))
+                indexes, factors = members.setdefault(slug, ([], []))
+                indexes.append(index)
+                factors.append(factor)
+        self._members = {
+            slug: (np.array(indexes, dtype=np.int64), np.array(factors))
+            for slug, (indexes, factors) in members.items()
+        }
+        self._category_numbers = {slug: n for n, slug in enumerate(self.index.categories)}
         self._hours = {
             r.slug: OpeningHours(r.hours) for r in catalogue.resources if r.hours is not None
         }
@@ -104,46 +113,61 @@ class Searcher:
             for slug, score in categories
             if score >= max(MIN_CATEGORY_EVIDENCE, KEEP_SHARE * best_category)
         }
-        # Only resources in a category the question points to, or named by it, are scored.
-        by_resource: dict[int, list[tuple[float, str]]] = {}
+        # Only resources in a category the question points to, or named by it, are scored:
+        # each by its best category evidence plus a share of its second best (vectorised, as
+        # a strong category can hold thousands of resources).
+        total = len(self.index.resources)
+        first, second = np.zeros(total), np.zeros(total)
+        via = np.full(total, -1, dtype=np.int64)
         for slug, score in strong.items():
-            for index, factor in self._members.get(slug, ()):
-                by_resource.setdefault(index, []).append((score * factor, slug))
+            if slug not in self._members:
+                continue
+            indexes, factors = self._members[slug]
+            values = score * factors
+            current = first[indexes]
+            better = values > current
+            second[indexes] = np.where(better, current, np.maximum(second[indexes], values))
+            first[indexes] = np.where(better, values, current)
+            via[indexes] = np.where(better, self._category_numbers[slug], via[indexes])
+        strength = first + SECOND_CATEGORY_SHARE * second
+        eligible = first > 0
         for index, own in evidence.resources.items():
-            if own >= MIN_NAME_EVIDENCE:
-                by_resource.setdefault(index, [])
-        scored: list[tuple[float, int, str | None]] = []
-        for index, by_category in by_resource.items():
-            resource = self.index.resources[index]
-            by_category.sort(reverse=True)
-            strength = evidence.resources.get(index, 0.0)
-            via = None
-            if by_category:
-                strength += by_category[0][0]
-                via = by_category[0][1]
-                if len(by_category) > 1:
-                    strength += SECOND_CATEGORY_SHARE * by_category[1][0]
-            if detected in resource.languages and detected != "en":
-                strength += SPEAKS_LANGUAGE_BONUS
-            if resource.cost is Cost.FREE:
-                strength += FREE_BONUS
-            scored.append((strength, index, via))
-
-        if not scored:
+            strength[index] += own
+            eligible[index] |= own >= MIN_NAME_EVIDENCE
+        strength[~eligible] = 0.0
+        if not eligible.any():
             return SearchResult(language=detected, matches=[], categories=categories)
-        scored.sort(key=lambda item: (-item[0], self.index.resources[item[1]].slug))
-        floor = KEEP_SHARE * scored[0][0]
+        floor = KEEP_SHARE * float(strength.max())
+        ranked = np.flatnonzero(strength >= floor)
+        ranked = ranked[np.lexsort((ranked, -strength[ranked]))]  # strongest first, then stable
+
         now = now or dt.datetime.now(self.timezone)
-        candidates = [
-            (strength, index, via)
-            for strength, index, via in scored
-            if strength >= floor and self.passes(self.index.resources[index], filters, now)
-        ]
+        # Filters apply to the strongest first; small preferences then decide between equals.
+        candidates: list[tuple[float, int, str | None]] = []
+        for position in ranked:
+            index = int(position)
+            resource = self.index.resources[index]
+            if self.passes(resource, filters, now):
+                category = self.index.categories[via[index]] if via[index] >= 0 else None
+                candidates.append(
+                    (float(strength[index]) + self._bonus(index, detected), index, category)
+                )
+                if len(candidates) >= limit * 8:
+                    break
+        candidates.sort(key=lambda item: (-item[0], item[1]))
         matches = [
             Match(resource=self.index.resources[index], score=to_score(strength), category=via)
             for strength, index, via in _interleave_categories(candidates, limit)
         ]
         return SearchResult(language=detected, matches=matches, categories=categories)
+
+    def _bonus(self, index: int, language: str) -> float:
+        """Small preferences between equals: staff who speak the question's language, no cost."""
+        resource = self.index.resources[index]
+        bonus = FREE_BONUS if resource.cost is Cost.FREE else 0.0
+        if language != "en" and language in resource.languages:
+            bonus += SPEAKS_LANGUAGE_BONUS
+        return bonus
 
     def passes(self, resource: Resource, filters: Filters, now: dt.datetime) -> bool:
         """Whether a resource meets the resident's filters."""

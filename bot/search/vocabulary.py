@@ -38,14 +38,21 @@ class Vocabulary:
     def __init__(self, words: Iterable[str]) -> None:
         self.words: list[str] = sorted(set(words))
         self.ids: dict[str, int] = {word: i for i, word in enumerate(self.words)}
-        by_length: dict[int, list[str]] = defaultdict(list)
+        by_start: dict[tuple[int, str], list[str]] = defaultdict(list)
         by_prefix: dict[str, list[str]] = defaultdict(list)
+        by_letters: dict[str, list[str]] = defaultdict(list)
         for word in self.words:
-            by_length[len(word)].append(word)
+            by_start[len(word), word[0]].append(word)
             if len(word) >= PREFIX_LEN:
                 by_prefix[word[:PREFIX_LEN]].append(word)
-        self._by_length = dict(by_length)
+            if len(word) == 4:
+                by_letters["".join(sorted(word))].append(word)
+        # Typos are looked for among words of similar length that start with the same letter
+        # (or with the word's second letter, for "rnet"-style swaps): a wrong first letter is
+        # rare, and comparing against every word would cost a millisecond per word.
+        self._by_start = dict(by_start)
         self._by_prefix = dict(by_prefix)
+        self._four_letter_anagrams = dict(by_letters)
         self.lookup = lru_cache(maxsize=50_000)(self._lookup)
 
     def _lookup(self, word: str) -> tuple[tuple[int, float], ...]:
@@ -64,25 +71,23 @@ class Vocabulary:
                     found[known] = max(found.get(known, 0.0), similarity)
         typos = max_typos(len(word))
         if typos:
+            starts = {word[0], word[1]}
             for length in range(len(word) - typos, len(word) + typos + 1):
-                bucket = self._by_length.get(length)
-                if not bucket:
-                    continue
-                for known, distance, _ in process.extract(
-                    word, bucket, scorer=OSA.distance, score_cutoff=typos, limit=None
-                ):
-                    if distance <= 1 or known[0] == word[0]:  # two typos, but not in letter one
-                        similarity = 1.0 - TYPO_PENALTY * distance
-                        found[known] = max(found.get(known, 0.0), similarity)
+                for start in starts:
+                    bucket = self._by_start.get((length, start))
+                    if not bucket:
+                        continue
+                    for known, distance, _ in process.extract(
+                        word, bucket, scorer=OSA.distance, score_cutoff=typos, limit=None
+                    ):
+                        if distance <= 1 or known[0] == word[0]:  # two typos, not in letter one
+                            similarity = 1.0 - TYPO_PENALTY * distance
+                            found[known] = max(found.get(known, 0.0), similarity)
         elif len(word) == 4:
             # Four-letter words only forgive swapped letters ("rnet"); one wrong letter makes
             # another word too often (food, good, mood).
-            for known in self._by_length.get(4, ()):
-                if (
-                    known != word
-                    and sorted(known) == sorted(word)
-                    and OSA.distance(word, known) == 1
-                ):
+            for known in self._four_letter_anagrams.get("".join(sorted(word)), ()):
+                if known != word and OSA.distance(word, known) == 1:
                     found[known] = 1.0 - TYPO_PENALTY
         return tuple(
             sorted(((self.ids[k], s) for k, s in found.items()), key=lambda item: -item[1])

@@ -146,3 +146,20 @@ async def test_export_then_import_gives_the_same_database(
     finally:
         await engine.dispose()
     assert after == before
+
+
+async def test_the_database_serves_exactly_the_shipped_catalogue(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Search answers from the database; it must hold what the files say, nothing lost."""
+    await import_paths(sessions, SHIPPED)
+    files = read_catalogue_files([SHIPPED], languages=DEFAULT_LANGUAGES)
+    async with sessions() as session:
+        catalogue = await load_catalogue(session)
+    assert sorted(catalogue.resources, key=lambda r: r.slug) == sorted(
+        files.resources, key=lambda r: r.slug
+    )
+    assert list(catalogue.categories) == files.categories
+    assert sorted(catalogue.areas, key=lambda a: a.slug) == sorted(
+        files.areas or [], key=lambda a: a.slug
+    )

@@ -1,0 +1,101 @@
+"""Accuracy on labelled messages in all ten languages; fails below the thresholds.
+
+tests/eval/ is the development set (written for this suite); bench/heldout/ was written
+separately and is only measured, never tuned against. Both must clear the bar that the
+organisation's own held-out acceptance set applies.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from bench.evaluation import CrisisScores, SearchScores, load_lines, score_crisis, score_search
+from bot.catalogue.files import read_catalogue_files
+from bot.catalogue.model import Catalogue
+from bot.config import Settings
+from bot.safety.detector import CrisisDetector
+from bot.search.detect import LanguageDetective
+from bot.search.ranking import Searcher
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = {"dev": ROOT / "tests" / "eval", "heldout": ROOT / "bench" / "heldout"}
+LANGUAGES = Settings().languages
+
+TOP3_HIT = 0.90  # the acceptance bar: any of the first three results in an expected category
+TOP3_HIT_PER_LANGUAGE = 0.85
+LANGUAGE_DETECTION = 0.90
+CRISIS_RECALL = 0.97
+CRISIS_RECALL_PER_LANGUAGE = 0.90
+FALSE_ALARMS = 0.05
+CONCERN_FLAGGED = 0.70  # hopeless lines that get at least "are you safe?"
+
+
+@cache
+def _searcher(detective: LanguageDetective) -> Searcher:
+    settings = Settings()
+    files = read_catalogue_files([settings.resources_dir], languages=settings.languages)
+    catalogue = Catalogue(
+        tuple(files.categories or ()), tuple(files.resources), tuple(files.areas or ())
+    )
+    return Searcher(catalogue, detective)
+
+
+@cache
+def _search_scores(name: str, detective: LanguageDetective) -> SearchScores:
+    return score_search(_searcher(detective), load_lines(SETS[name] / "questions.jsonl"))
+
+
+@cache
+def _crisis_scores(name: str, detector: CrisisDetector) -> CrisisScores:
+    return score_crisis(detector, load_lines(SETS[name] / "crisis.jsonl"))
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_sets_cover_every_language_with_enough_lines(name: str) -> None:
+    questions = load_lines(SETS[name] / "questions.jsonl")
+    crisis = load_lines(SETS[name] / "crisis.jsonl")
+    for lang in LANGUAGES:
+        assert sum(q["lang"] == lang for q in questions) >= 20, lang
+        assert sum(c["lang"] == lang for c in crisis) >= 20, lang
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_questions_find_the_right_category(name: str, detective: LanguageDetective) -> None:
+    scores = _search_scores(name, detective)
+    assert scores.hit_rate >= TOP3_HIT, "\n".join(scores.misses)
+    weak = {k: v for k, v in scores.by_language().items() if v < TOP3_HIT_PER_LANGUAGE}
+    assert not weak, weak
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_language_is_detected(name: str, detective: LanguageDetective) -> None:
+    assert _search_scores(name, detective).detection_rate >= LANGUAGE_DETECTION
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_crises_are_caught_in_every_language(name: str, crisis_detector: CrisisDetector) -> None:
+    scores = _crisis_scores(name, crisis_detector)
+    missed = "\n".join(line for line in scores.misses if line.startswith("crisis->"))
+    assert scores.recall >= CRISIS_RECALL, missed
+    weak = {k: v for k, v in scores.recall_by_language().items() if v < CRISIS_RECALL_PER_LANGUAGE}
+    assert not weak, missed
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_no_false_alarms_on_sadness_idioms_services_media_or_past(
+    name: str, crisis_detector: CrisisDetector
+) -> None:
+    scores = _crisis_scores(name, crisis_detector)
+    alarms = "\n".join(line for line in scores.misses if line.startswith("none->crisis"))
+    assert scores.false_alarm_rate <= FALSE_ALARMS, alarms
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_hopelessness_gets_at_least_a_gentle_question(
+    name: str, crisis_detector: CrisisDetector
+) -> None:
+    flagged = _crisis_scores(name, crisis_detector).concern_flagged
+    assert sum(flagged) / len(flagged) >= CONCERN_FLAGGED
