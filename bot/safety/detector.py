@@ -6,6 +6,7 @@ message's language is often unclear, and a missed crisis costs far more than a g
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,13 +90,20 @@ class CrisisDetector:
         for length, stems in self._prefix_by_length.items():
             if length > len(word):
                 continue
-            head = word[:length]
-            refs.update(self._prefix.get(head, ()))
-            if length >= MIN_TYPO_STEM:
+            refs.update(self._prefix.get(word[:length], ()))
+            if length < MIN_TYPO_STEM:
+                continue
+            # A typo may sit anywhere but in a stem's last two letters, where inflection
+            # lives: "sucid" is "suicid*", but "cortava" (I used to cut) is not "cortar*".
+            for head_length in (length - 1, length, length + 1):
+                head = word[:head_length]
+                if len(head) != head_length:
+                    continue
                 for stem, _, _ in process.extract(
                     head, stems, scorer=OSA.distance, score_cutoff=1, limit=None
                 ):
-                    refs.update(self._prefix[stem])
+                    if stem[-2:] == head[-2:]:
+                        refs.update(self._prefix[stem])
         for core, ref in self._contains:
             if core in word:
                 refs.add(ref)
@@ -122,36 +130,58 @@ class CrisisDetector:
 
     def assess(self, text: str) -> Assessment:
         """Grade a message: crisis, concern or none."""
-        words = tokens(text)[:MAX_WORDS]
+        words, clause_of = _words_and_clauses(text)
         if not words:
             return Assessment(Level.NONE)
         matches = self._matches(words)
-        idiom_positions = {
-            pos for pattern, positions in matches if pattern.section is Section.IDIOMS
-            for pos in positions
-        }  # fmt: skip
-        sections = {pattern.section for pattern, _ in matches}
-        mention_only = Section.CONTEXT in sections and Section.PRESENT not in sections
+
+        def positions_of(section: Section) -> set[int]:
+            return {p for pattern, ps in matches if pattern.section is section for p in ps}
+
+        idioms = positions_of(Section.IDIOMS)
+        context = positions_of(Section.CONTEXT)
+        present = positions_of(Section.PRESENT) - context  # "acum" in "acum doi ani" is the past
+        context_clauses = {clause_of[p] for p in context}
+        present_clauses = {clause_of[p] for p in present}
         crisis: list[str] = []
         concern: list[str] = []
         for pattern, positions in matches:
             if pattern.section not in (Section.CRISIS, Section.CONCERN):
                 continue
-            if positions & idiom_positions:
-                continue  # "this queue is killing me", "umieram z nudów"
+            if positions & idioms or positions & context:
+                continue  # "this queue is killing me", "a group for people bereaved by suicide"
+            clauses = {clause_of[p] for p in positions}
+            # A film, the news or the past in the same clause, with no "tonight" or "again"
+            # there: a mention rather than a cry for help.
+            mention = bool(clauses & context_clauses) and not clauses & present_clauses
             reason = f"{pattern.language}:{pattern.section}:{pattern.source}"
-            if pattern.section is Section.CRISIS and not mention_only:
+            if pattern.section is Section.CRISIS and not mention:
                 crisis.append(reason)
-            else:
-                # A crisis phrase in a film, a news story or the past still earns a gentle
-                # "are you safe right now?"; a concern phrase there earns nothing.
-                if pattern.section is Section.CRISIS or not mention_only:
-                    concern.append(reason)
+            elif pattern.section is Section.CRISIS or not mention:
+                # A crisis phrase that may be a mention still earns "are you safe right now?"
+                concern.append(reason)
         if crisis:
             return Assessment(Level.CRISIS, tuple(crisis))
         if concern:
             return Assessment(Level.CONCERN, tuple(concern))
         return Assessment(Level.NONE)
+
+
+# Where one thought ends and the next begins, in the ten languages' scripts.
+_CLAUSE_BREAKS = re.compile(r"[.,;:!?…\n¿¡،؛؟۔।॥]+")
+
+
+def _words_and_clauses(text: str) -> tuple[list[str], list[int]]:
+    """The folded words of a message, and for each the number of the clause it stands in."""
+    words: list[str] = []
+    clause_of: list[int] = []
+    for number, clause in enumerate(_CLAUSE_BREAKS.split(text)):
+        for word in tokens(clause):
+            if len(words) >= MAX_WORDS:
+                return words, clause_of
+            words.append(word)
+            clause_of.append(number)
+    return words, clause_of
 
 
 def _by_length(cores: Iterable[str]) -> dict[int, list[str]]:

@@ -144,3 +144,15 @@ def test_import_export_round_trip_through_the_command_line(tmp_path: Path) -> No
 def test_db_upgrade(tmp_path: Path) -> None:
     result = bot("db", "upgrade", "--database", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     assert result.returncode == 0 and "latest revision" in result.stdout
+
+
+def test_without_settings_the_database_is_a_sqlite_file_under_data(tmp_path: Path) -> None:
+    """The newcomer's path: no DATABASE_URL, run from anywhere, the catalogue appears."""
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "food bank", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, env=clean, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "tapestry.sqlite3").exists()
+    assert json.loads(result.stdout)["results"][0]["categories"][0] == "food"

@@ -13,12 +13,13 @@ from bot.safety.detector import CrisisDetector, Level
 from bot.safety.lexicon import LexiconError, Section, compile_pattern, load_lexicons
 
 LEXICON = {
-    Section.CRISIS: ["kill* myself", "want*|wanna die", "suicidal", "*نتحر*", "nu-mi viata"],
+    Section.CRISIS: ["kill* myself", "want*|wanna die", "suicidal", "*نتحر*", "nu-mi viata",
+                     "suicid*", "me cortar*"],
     Section.CONCERN: ["cant cope", "no way out"],
     Section.IDIOMS: ["dying of boredom", "killing me"],
-    Section.CONTEXT: ["film*", "years ago"],
-    Section.PRESENT: ["tonight", "again"],
-}
+    Section.CONTEXT: ["film*", "years ago", "bereaved by suicide", "acum ani"],
+    Section.PRESENT: ["tonight", "again", "now", "acum"],
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,26 @@ def test_past_or_media_mentions_become_a_gentle_question(detector: CrisisDetecto
     assert detector.assess("in the film he says I want to die").level is Level.CONCERN
     assert detector.assess("years ago I wanted to die and tonight again").level is Level.CRISIS
     assert detector.assess("a film about how I cant cope").level is Level.NONE
+
+
+def test_past_and_present_are_judged_clause_by_clause(detector: CrisisDetector) -> None:
+    assert detector.assess("Years ago I was suicidal, I'm doing well now").level is Level.CONCERN
+    assert detector.assess("years ago I was suicidal. Now I want to die").level is Level.CRISIS
+
+
+def test_a_present_word_inside_a_past_phrase_is_the_past(detector: CrisisDetector) -> None:
+    """Romanian 'acum doi ani' is 'two years ago', though 'acum' alone is 'now'."""
+    assert detector.assess("acum doi ani eram suicidal").level is Level.CONCERN
+
+
+def test_a_context_phrase_around_the_alarm_word_cancels_it(detector: CrisisDetector) -> None:
+    assert detector.assess("is there a group for people bereaved by suicide?").level is Level.NONE
+
+
+def test_stem_typos_never_touch_the_inflected_ending(detector: CrisisDetector) -> None:
+    assert detector.assess("I feel sucidal").level is Level.CRISIS  # a typo early in the stem
+    assert detector.assess("me cortaria").level is Level.CRISIS
+    assert detector.assess("eu me cortava").level is Level.NONE  # a past form, not a typo
 
 
 def test_concern_is_graded_below_crisis(detector: CrisisDetector) -> None:
