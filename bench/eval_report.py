@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.evaluation import load_lines, score_crisis, score_search
+from bench.evaluation import load_crisis_lines, load_lines, score_crisis, score_search
 from bot.catalogue.files import read_catalogue_files
 from bot.catalogue.model import Catalogue
 from bot.config import Settings
@@ -42,9 +42,8 @@ def main() -> None:
     print(f"  by style: {_row(styles)}")
     print(f"language detection={search.detection_rate:.3f}")
 
-    crisis_path = args.folder / "crisis.jsonl"
-    if crisis_path.exists():
-        lines = load_lines(crisis_path)
+    lines = load_crisis_lines(args.folder)
+    if lines:
         crisis = score_crisis(build_crisis_detector(settings), lines)
         if args.misses:
             print("\n".join(f"WRONG {line}" for line in crisis.misses))

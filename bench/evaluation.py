@@ -20,6 +20,11 @@ def load_lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def load_crisis_lines(folder: Path) -> list[dict[str, object]]:
+    """crisis.jsonl and any further crisis-*.jsonl files of a labelled set."""
+    return [line for path in sorted(folder.glob("crisis*.jsonl")) for line in load_lines(path)]
+
+
 def _rate(values: list[bool]) -> float:
     return sum(values) / len(values) if values else 0.0
 

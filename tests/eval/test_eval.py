@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.evaluation import CrisisScores, SearchScores, load_lines, score_crisis, score_search
+from bench.evaluation import (
+    CrisisScores,
+    SearchScores,
+    load_crisis_lines,
+    load_lines,
+    score_crisis,
+    score_search,
+)
 from bot.catalogue.files import read_catalogue_files
 from bot.catalogue.model import Catalogue
 from bot.config import Settings
@@ -50,7 +57,7 @@ def _search_scores(name: str, detective: LanguageDetective) -> SearchScores:
 
 @cache
 def _crisis_scores(name: str, detector: CrisisDetector) -> CrisisScores:
-    return score_crisis(detector, load_lines(SETS[name] / "crisis.jsonl"))
+    return score_crisis(detector, load_crisis_lines(SETS[name]))
 
 
 @pytest.mark.parametrize("name", SETS)
