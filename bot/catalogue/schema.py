@@ -28,7 +28,9 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=700)]
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 # Lexicon patterns list alternatives (`kill*|end*|take*`), so they may run longer than a term.
-PatternText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+PatternText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+]
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ]{1,18}[0-9]$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 WEBSITE_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)

@@ -74,6 +74,11 @@ class CrisisDetector:
         self._prefix = dict(prefix)
         self._exact_by_length = _by_length(self._exact)
         self._prefix_by_length = _by_length(self._prefix)
+        # Typo tolerance may help find an alarm, never silence one: idioms and context
+        # markers match only as written, or "raman" (ro, stay) would pass for a past marker.
+        self._forgiving = [
+            p.section not in (Section.IDIOMS, Section.CONTEXT) for p in self.patterns
+        ]
         self.slots_of = lru_cache(maxsize=100_000)(self._slots_of)
 
     def _slots_of(self, word: str) -> frozenset[SlotRef]:
@@ -86,7 +91,7 @@ class CrisisDetector:
                     word, self._exact_by_length.get(length, ()), scorer=OSA.distance,
                     score_cutoff=typos, limit=None,
                 ):  # fmt: skip
-                    refs.update(self._exact[core])
+                    refs.update(r for r in self._exact[core] if self._forgiving[r[0]])
         for length, stems in self._prefix_by_length.items():
             if length > len(word):
                 continue
@@ -103,7 +108,7 @@ class CrisisDetector:
                     head, stems, scorer=OSA.distance, score_cutoff=1, limit=None
                 ):
                     if stem[-2:] == head[-2:]:
-                        refs.update(self._prefix[stem])
+                        refs.update(r for r in self._prefix[stem] if self._forgiving[r[0]])
         for core, ref in self._contains:
             if core in word:
                 refs.add(ref)

@@ -129,3 +129,9 @@ def test_a_bad_lexicon_file_names_its_line(tmp_path: Path) -> None:
     )
     with pytest.raises(CatalogueError, match=r"en\.yaml:5: 'ki\*': a stem needs at least 3"):
         load_lexicons(tmp_path, DEFAULT_LANGUAGES)
+
+
+def test_typos_never_turn_a_word_into_an_idiom_or_a_past_marker(detector: CrisisDetector) -> None:
+    """Only alarms are found through typos: 'yeers ago' does not make a crisis a memory."""
+    assert detector.assess("yeers ago I wanted to die").level is Level.CRISIS
+    assert detector.assess("years ago I wanted to die").level is Level.CONCERN
