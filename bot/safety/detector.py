@@ -160,7 +160,9 @@ class CrisisDetector:
             # there: a mention rather than a cry for help.
             mention = bool(clauses & context_clauses) and not clauses & present_clauses
             reason = f"{pattern.language}:{pattern.section}:{pattern.source}"
-            if pattern.section is Section.CRISIS and not mention:
+            # Hopelessness with a time that is now or tonight is acute: act, do not just ask.
+            imminent = pattern.section is Section.CONCERN and bool(clauses & present_clauses)
+            if (pattern.section is Section.CRISIS and not mention) or imminent:
                 crisis.append(reason)
             elif pattern.section is Section.CRISIS or not mention:
                 # A crisis phrase that may be a mention still earns "are you safe right now?"

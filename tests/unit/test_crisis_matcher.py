@@ -95,6 +95,12 @@ def test_stem_typos_never_touch_the_inflected_ending(detector: CrisisDetector) -
     assert detector.assess("eu me cortava").level is Level.NONE  # a past form, not a typo
 
 
+def test_hopelessness_with_an_imminent_time_is_a_crisis(detector: CrisisDetector) -> None:
+    assert detector.assess("I cant cope, there is no way out").level is Level.CONCERN
+    assert detector.assess("I cant cope tonight").level is Level.CRISIS
+    assert detector.assess("I cant cope. Tonight I go out with friends").level is Level.CONCERN
+
+
 def test_concern_is_graded_below_crisis(detector: CrisisDetector) -> None:
     assessment = detector.assess("I just cant cope, there is no way out")
     assert assessment.level is Level.CONCERN
