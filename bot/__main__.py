@@ -29,7 +29,7 @@ from bot.db.catalogue import (
     load_resources,
 )
 from bot.db.engine import DatabaseUrlError, make_engine, make_session_factory
-from bot.safety.lexicon import load_lexicons
+from bot.safety.lexicon import compile_lexicon_file
 from bot.search.ranking import SearchResult
 
 MAX_ASK_CHARS = 4096  # what Telegram allows in one message
@@ -174,7 +174,7 @@ async def cmd_catalogue_validate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     files = read_catalogue_files(args.paths, languages=settings.languages)
     for path in files.lexicons:
-        load_lexicons(path.parent, settings.languages)
+        compile_lexicon_file(path, settings.languages)
     print(
         f"ok: {len(files.files)} files, {len(files.resources)} resources, "
         f"{len(files.categories or ())} categories, {len(files.areas or ())} areas, "

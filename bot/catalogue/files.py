@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +21,7 @@ from bot.catalogue.schema import (
 from bot.catalogue.yamlio import CatalogueError, Document, Location, load_document
 
 YAML_SUFFIXES = (".yaml", ".yml")
+Schema = TypeVar("Schema", bound=BaseModel)
 KINDS: dict[str, type[BaseModel]] = {
     "categories": CategoriesFile,
     "areas": AreasFile,
@@ -70,20 +71,23 @@ def _describe(error: dict[str, Any], within: int) -> tuple[Location, str]:
     return location, f"{field_path}: {message}" if field_path else message
 
 
+def validate_document(document: Document, schema: type[Schema], languages: Sequence[str]) -> Schema:
+    """Check a parsed file against its schema; the first problem raises `file:line: reason`."""
+    try:
+        return schema.model_validate(document.data, context={"languages": tuple(languages)})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        within = 2 if schema is ResourcesFile else 1  # name fields within a resource record
+        location, message = _describe(dict(first), within)
+        raise document.error(location, message) from None
+
+
 def _validate(document: Document, languages: Sequence[str]) -> BaseModel:
     data = document.data
     if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in KINDS:
         expected = ", ".join(f"'{kind}:'" for kind in KINDS)
         raise CatalogueError(document.path, 1, f"the file must start with one of {expected}")
-    kind = next(iter(data))
-    schema = KINDS[kind]
-    try:
-        return schema.model_validate(data, context={"languages": tuple(languages)})
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        within = 2 if kind == "resources" else 1
-        location, message = _describe(dict(first), within)
-        raise document.error(location, message) from None
+    return validate_document(document, KINDS[next(iter(data))], languages)
 
 
 def _to_resource(spec: ResourceSpec) -> Resource:

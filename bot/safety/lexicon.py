@@ -7,13 +7,13 @@ Arabic-script clitics), `*end` (ends with), and `a|b|c` (alternatives for one sl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from bot.catalogue.files import read_catalogue_files
-from bot.catalogue.schema import LexiconSpec
+from bot.catalogue.files import validate_document
+from bot.catalogue.schema import LexiconFile
 from bot.catalogue.yamlio import CatalogueError, load_document
 from bot.search.normalise import fold
 
@@ -100,11 +100,17 @@ def compile_pattern(text: str, *, language: str, section: Section) -> Pattern:
     return Pattern(language=language, section=section, source=text, slots=tuple(slots))
 
 
-def compile_lexicon(spec: LexiconSpec) -> list[Pattern]:
-    patterns = []
+def compile_lexicon_file(path: Path, languages: Sequence[str]) -> list[Pattern]:
+    """Read, check and compile one lexicon file; a bad pattern stops with file:line."""
+    document = load_document(path)
+    spec = validate_document(document, LexiconFile, languages).crisis_lexicon
+    patterns: list[Pattern] = []
     for section in Section:
-        for text in getattr(spec, section.value):
-            patterns.append(compile_pattern(text, language=spec.language, section=section))
+        for index, text in enumerate(getattr(spec, section.value)):
+            try:
+                patterns.append(compile_pattern(text, language=spec.language, section=section))
+            except LexiconError as exc:
+                raise document.error(("crisis_lexicon", section.value, index), str(exc)) from None
     return patterns
 
 
@@ -113,20 +119,4 @@ def load_lexicons(directory: Path, languages: Sequence[str]) -> list[Pattern]:
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise CatalogueError(directory, 1, "no crisis lexicon files found")
-    checked = read_catalogue_files(files, languages=languages)
-    patterns: list[Pattern] = []
-    for path in checked.lexicons:
-        document = load_document(path)
-        spec = LexiconSpec.model_validate(document.data["crisis_lexicon"])
-        for section in Section:
-            for index, text in enumerate(getattr(spec, section.value)):
-                try:
-                    patterns.append(compile_pattern(text, language=spec.language, section=section))
-                except LexiconError as exc:
-                    location = ("crisis_lexicon", section.value, index)
-                    raise document.error(location, str(exc)) from None
-    return patterns
-
-
-def languages_covered(patterns: Iterable[Pattern]) -> set[str]:
-    return {p.language for p in patterns if p.section is Section.CRISIS}
+    return [pattern for path in files for pattern in compile_lexicon_file(path, languages)]

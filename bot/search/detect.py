@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
-from pydantic import ValidationError
 
+from bot.catalogue.files import validate_document
 from bot.catalogue.schema import LanguagesFile
 from bot.catalogue.yamlio import load_document
 from bot.search.normalise import fold
@@ -42,13 +42,7 @@ class LanguageProfile:
 
 def load_profiles(path: Path, languages: Sequence[str]) -> list[LanguageProfile]:
     """The profiles of the configured languages from resources/languages.yaml."""
-    document = load_document(path)
-    try:
-        spec = LanguagesFile.model_validate(document.data, context={"languages": tuple(languages)})
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise document.error(tuple(first["loc"]), message) from None
+    spec = validate_document(load_document(path), LanguagesFile, languages)
     profiles = []
     for code in languages:
         entry = spec.languages[code]

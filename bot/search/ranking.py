@@ -83,7 +83,6 @@ class Searcher:
             slug: (np.array(indexes, dtype=np.int64), np.array(factors))
             for slug, (indexes, factors) in members.items()
         }
-        self._category_numbers = {slug: n for n, slug in enumerate(self.index.categories)}
         self._hours = {
             r.slug: OpeningHours(r.hours) for r in catalogue.resources if r.hours is not None
         }
@@ -128,7 +127,7 @@ class Searcher:
             better = values > current
             second[indexes] = np.where(better, current, np.maximum(second[indexes], values))
             first[indexes] = np.where(better, values, current)
-            via[indexes] = np.where(better, self._category_numbers[slug], via[indexes])
+            via[indexes] = np.where(better, self.index.category_ids[slug], via[indexes])
         strength = first + SECOND_CATEGORY_SHARE * second
         eligible = first > 0
         for index, own in evidence.resources.items():
