@@ -8,12 +8,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.evaluation import load_crisis_lines, load_lines, score_crisis, score_search
-from bot.catalogue.files import read_catalogue_files
-from bot.catalogue.model import Catalogue
+from bench.evaluation import (
+    load_crisis_lines,
+    load_lines,
+    score_crisis,
+    score_search,
+    shipped_searcher,
+)
 from bot.config import Settings
 from bot.core import build_crisis_detector, build_detective
-from bot.search.ranking import Searcher
 
 
 def _row(values: dict[str, float]) -> str:
@@ -26,11 +29,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="print every miss")
     args = parser.parse_args()
     settings = Settings()
-    files = read_catalogue_files([settings.resources_dir], languages=settings.languages)
-    catalogue = Catalogue(
-        tuple(files.categories or ()), tuple(files.resources), tuple(files.areas or ())
-    )
-    searcher = Searcher(catalogue, build_detective(settings))
+    searcher = shipped_searcher(settings, build_detective(settings))
 
     questions = load_lines(args.folder / "questions.jsonl")
     search = score_search(searcher, questions)

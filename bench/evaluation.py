@@ -11,8 +11,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.catalogue.files import read_catalogue_files
+from bot.catalogue.model import Catalogue
+from bot.config import Settings
 from bot.safety.detector import CrisisDetector
+from bot.search.detect import LanguageDetective
 from bot.search.ranking import Searcher
+
+
+def shipped_searcher(settings: Settings, detective: LanguageDetective) -> Searcher:
+    """Search over the shipped catalogue, read straight from resources/ (no database)."""
+    files = read_catalogue_files([settings.resources_dir], languages=settings.languages)
+    catalogue = Catalogue(
+        tuple(files.categories or ()), tuple(files.resources), tuple(files.areas or ())
+    )
+    return Searcher(catalogue, detective, timezone=settings.timezone)
 
 
 def load_lines(path: Path) -> list[dict[str, object]]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.catalogue.files import read_catalogue_files
 from bot.config import Settings
 from bot.db import migrate
-from bot.db.catalogue import count_resources, import_catalogue, load_areas, load_catalogue
+from bot.db.catalogue import has_resources, import_catalogue, load_areas, load_catalogue
 from bot.db.engine import make_engine, make_session_factory
 from bot.safety.detector import CrisisDetector
 from bot.safety.lexicon import load_lexicons
@@ -36,7 +36,7 @@ async def seed_catalogue_if_empty(
 ) -> bool:
     """Import the shipped catalogue into a database that has none. True if it did."""
     async with sessions() as session:
-        if await count_resources(session):
+        if await has_resources(session):
             return False
         files = read_catalogue_files(
             [settings.resources_dir],

@@ -134,9 +134,10 @@ async def load_catalogue(session: AsyncSession) -> Catalogue:
     )
 
 
-async def count_resources(session: AsyncSession) -> int:
+async def has_resources(session: AsyncSession) -> bool:
+    """Whether the catalogue holds any resource at all (archived ones included)."""
     rows = await session.execute(select(col(ResourceRow.id)).limit(1))
-    return len(rows.all())
+    return rows.first() is not None
 
 
 async def _replace_categories(session: AsyncSession, categories: list[Category]) -> None:

@@ -21,9 +21,8 @@ from bench.evaluation import (
     load_lines,
     score_crisis,
     score_search,
+    shipped_searcher,
 )
-from bot.catalogue.files import read_catalogue_files
-from bot.catalogue.model import Catalogue
 from bot.config import Settings
 from bot.safety.detector import CrisisDetector
 from bot.search.detect import LanguageDetective
@@ -44,12 +43,7 @@ CRISIS_RECALL_PER_LANGUAGE = {"dev": 0.90, "heldout": 0.75}
 
 @cache
 def _searcher(detective: LanguageDetective) -> Searcher:
-    settings = Settings()
-    files = read_catalogue_files([settings.resources_dir], languages=settings.languages)
-    catalogue = Catalogue(
-        tuple(files.categories or ()), tuple(files.resources), tuple(files.areas or ())
-    )
-    return Searcher(catalogue, detective)
+    return shipped_searcher(Settings(), detective)
 
 
 @cache
