@@ -30,6 +30,7 @@ from bot.db.catalogue import (
 )
 from bot.db.engine import DatabaseUrlError, make_engine, make_session_factory
 from bot.safety.lexicon import compile_lexicon_file
+from bot.safety.model import ExamplesError
 from bot.search.ranking import SearchResult
 
 MAX_ASK_CHARS = 4096  # what Telegram allows in one message
@@ -287,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors(exc: BaseException) -> Iterator[str]:
-    if isinstance(exc, UserError | CatalogueError | CatalogueImportError | DatabaseUrlError):
+    errors = UserError | CatalogueError | CatalogueImportError | DatabaseUrlError | ExamplesError
+    if isinstance(exc, errors):
         yield str(exc)
     elif isinstance(exc, OperationalError | DBAPIError | OSError | ConnectionError):
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

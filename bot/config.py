@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     resources_dir: Path = PROJECT_ROOT / "resources"
     locales_dir: Path = PROJECT_ROOT / "locales"
+    cache_dir: Path | None = Path("data") / "cache"  # what can be rebuilt from resources/
 
     max_results: int = 5
 

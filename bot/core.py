@@ -14,6 +14,7 @@ from bot.db.catalogue import has_resources, import_catalogue, load_areas, load_c
 from bot.db.engine import make_engine, make_session_factory
 from bot.safety.detector import CrisisDetector
 from bot.safety.lexicon import load_lexicons
+from bot.safety.model import CrisisModel, read_examples
 from bot.search.detect import LanguageDetective, load_profiles
 from bot.search.ranking import Searcher
 
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 def build_crisis_detector(settings: Settings) -> CrisisDetector:
     """From files only: crisis detection must work even when the database is down."""
-    return CrisisDetector(load_lexicons(settings.crisis_dir, settings.languages))
+    examples = read_examples(settings.crisis_dir / "examples", settings.languages)
+    model = CrisisModel.train_cached(examples, settings.cache_dir) if examples else None
+    return CrisisDetector(load_lexicons(settings.crisis_dir, settings.languages), model)
 
 
 def build_detective(settings: Settings) -> LanguageDetective:

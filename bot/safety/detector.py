@@ -17,11 +17,15 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.safety.lexicon import Kind, Pattern, Section
+from bot.safety.model import CrisisModel
 from bot.search.normalise import tokens
 from bot.search.vocabulary import max_typos
 
 MAX_WORDS = 200  # a wall of text is still read, up to this many words
 MIN_TYPO_STEM = 5  # stems shorter than this must match letter for letter
+MODEL_ALARM = 0.8  # the model's probability that raises a crisis the lexicon did not see
+MODEL_ASK = 0.7  # ... and that asks "are you safe right now?"
+MODEL_DOUBT = 0.2  # below this, a lexicon alarm becomes the gentle question instead
 
 
 class Level(StrEnum):
@@ -50,10 +54,20 @@ SlotRef = tuple[int, int]  # (pattern index, slot index)
 class CrisisDetector:
     """Finds crisis and concern patterns in a message, minus idioms and past/media mentions."""
 
-    def __init__(self, patterns: Sequence[Pattern]) -> None:
+    def __init__(
+        self,
+        patterns: Sequence[Pattern],
+        model: CrisisModel | None = None,
+        *,
+        alarm: float = MODEL_ALARM,
+        ask: float = MODEL_ASK,
+        doubt: float = MODEL_DOUBT,
+    ) -> None:
         if not any(p.section is Section.CRISIS for p in patterns):
             raise ValueError("no crisis patterns: refusing to run without a crisis lexicon")
         self.patterns = list(patterns)
+        self.model = model
+        self.alarm, self.ask, self.doubt = alarm, ask, doubt
         exact: dict[str, list[SlotRef]] = defaultdict(list)
         prefix: dict[str, list[SlotRef]] = defaultdict(list)
         self._contains: list[tuple[str, SlotRef]] = []
@@ -134,11 +148,40 @@ class CrisisDetector:
         return found
 
     def assess(self, text: str) -> Assessment:
-        """Grade a message: crisis, concern or none."""
+        """Grade a message: crisis, concern or none.
+
+        The lexicon decides first. Where it finds no crisis, the model may still raise one:
+        at once when it is sure and nothing in the message reads as an idiom, the past, a film
+        or a question about services; as a gentle question when it is fairly sure. Where the
+        lexicon finds a crisis the model nearly rules out ("juro que me mato si ponen otra vez
+        ese villancico"), the resident is still asked whether they are safe, with a button
+        that brings the crisis lines at once.
+        """
         words, clause_of = _words_and_clauses(text)
         if not words:
             return Assessment(Level.NONE)
         matches = self._matches(words)
+        lexicon = self._assess_lexicon(matches, clause_of)
+        if self.model is None:
+            return lexicon
+        probability = self.model.probability(text)
+        reason = f"model:{probability:.2f}"
+        if lexicon.crisis:
+            if probability >= self.doubt:
+                return lexicon
+            # The words are there but the whole reads like a joke or a story: still ask.
+            return Assessment(Level.CONCERN, (*lexicon.reasons, reason))
+        guarded = any(p.section in (Section.IDIOMS, Section.CONTEXT) for p, _ in matches)
+        if probability >= self.alarm and not guarded:
+            return Assessment(Level.CRISIS, (*lexicon.reasons, reason))
+        if probability >= self.ask and not lexicon.concern:
+            return Assessment(Level.CONCERN, (reason,))
+        return lexicon
+
+    def _assess_lexicon(
+        self, matches: list[tuple[Pattern, frozenset[int]]], clause_of: list[int]
+    ) -> Assessment:
+        """What the lexicons alone say, with idioms, mentions and the past taken out."""
 
         def positions_of(section: Section) -> set[int]:
             return {p for pattern, ps in matches if pattern.section is section for p in ps}

@@ -1,10 +1,10 @@
 """Accuracy on labelled messages in all ten languages; fails below the thresholds.
 
-tests/eval/ is the development set, which the lexicons were developed against: it must clear
-the organisation's acceptance bar. bench/heldout/ was written separately and is only measured,
-never tuned against. On it, search and false alarms clear the bar, but crisis recall does not
-yet (0.907 against 0.97 on 2026-11-24): for that figure the test holds a regression floor at
-the measured level, so that it can only go up. Raise the floor as recall improves.
+tests/eval/ is the development set, which the lexicons were developed against. bench/heldout/
+was written separately and is only measured, never tuned against. Both must clear the
+organisation's acceptance bar. The crisis model learns from resources/crisis/examples/, which
+shares no line with either set; its thresholds were chosen by cross-validation on those
+examples (bench/crisis_cv.py), not on these sets.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ TOP3_HIT_PER_LANGUAGE = 0.85
 LANGUAGE_DETECTION = 0.90
 FALSE_ALARMS = 0.05  # the acceptance bar: crisis graded on everyday lines
 CONCERN_FLAGGED = 0.70  # hopeless lines that get at least "are you safe?"
-CRISIS_RECALL = {"dev": 0.97, "heldout": 0.90}  # the bar is 0.97; held-out: regression floor
-CRISIS_RECALL_PER_LANGUAGE = {"dev": 0.90, "heldout": 0.75}
+CRISIS_RECALL = {"dev": 0.97, "heldout": 0.97}  # the acceptance bar
+CRISIS_RECALL_PER_LANGUAGE = {"dev": 0.90, "heldout": 0.85}
 
 
 @cache

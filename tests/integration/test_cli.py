@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,15 @@ def test_validate_names_the_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("resources:\n  - slug: x\n    categories: [food]\n    cost: 5\n")
     assert_one_line_error(bot("catalogue", "validate", str(bad)), f"{bad}:2: missing field")
+
+
+def test_a_broken_crisis_example_is_named_not_ignored(tmp_path: Path, database: str) -> None:
+    resources = tmp_path / "resources"
+    shutil.copytree(ROOT / "resources", resources)
+    with (resources / "crisis" / "examples" / "en-a.jsonl").open("a", encoding="utf-8") as file:
+        file.write('{"text": "fine", "label": "maybe"}\n')
+    result = bot("ask", "hello", "--database", database, env={"RESOURCES_DIR": str(resources)})
+    assert_one_line_error(result, "en-a.jsonl:", "crisis, concern or none")
 
 
 def test_shipped_catalogue_validates() -> None:
