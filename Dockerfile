@@ -1,4 +1,5 @@
-# Tapestry bot image: locked dependencies, compiled translations, `bot run` on start.
+# Tapestry bot image: locked dependencies, compiled translations, the crisis model trained
+# once at build time (data/cache/), `bot run` on start.
 FROM python:3.11-slim
 
 ENV UV_PYTHON_DOWNLOADS=never \
@@ -18,8 +19,10 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 RUN uv sync --frozen --no-dev \
     && for po in locales/*/LC_MESSAGES/messages.po; do \
-         [ -e "$po" ] || continue; msgfmt --check -o "${po%.po}.mo" "$po"; \
+         msgfmt --check -o "${po%.po}.mo" "$po"; \
        done \
+    && .venv/bin/python -c "from bot.config import Settings; from bot.core import \
+build_crisis_detector; build_crisis_detector(Settings())" \
     && useradd --system --home /app tapestry && mkdir -p /data && chown tapestry /data
 
 USER tapestry

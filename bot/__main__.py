@@ -240,6 +240,36 @@ async def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return await _with_database(args, work)
 
 
+# ---------------------------------------------------------------- run, shell
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import run_bot
+
+    settings = _settings(args)
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
+        raise UserError("BOT_TOKEN is not set (try `bot shell`, which needs none)")
+    app = await open_tapestry(settings)
+    try:
+        await run_bot(app)
+    finally:
+        await app.close()
+    return 0
+
+
+async def cmd_shell(args: argparse.Namespace) -> int:
+    from bot.shell import run_shell
+
+    settings = _settings(args)
+    _check_language(settings, args.lang)
+    app = await open_tapestry(settings)
+    try:
+        await run_shell(app, args.lang)
+    finally:
+        await app.close()
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -252,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bot", description="Tapestry: local help for residents, in their own language."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="run the Telegram bot")
+    run.set_defaults(handler=cmd_run)
+    shell = commands.add_parser(
+        "shell", parents=[common], help="chat with the bot in this terminal (no token needed)"
+    )
+    shell.add_argument("--lang", help="the language to start in")
+    shell.set_defaults(handler=cmd_shell)
 
     ask = commands.add_parser("ask", parents=[common], help="what the bot would do with a message")
     ask.add_argument("text", nargs="?", metavar="TEXT", help="the message")

@@ -26,7 +26,13 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     redis_url: str | None = None
     telegram_api_url: str | None = None
-    webhook_url: str | None = None
+    webhook_url: str | None = None  # set: webhook mode; Telegram calls WEBHOOK_URL + path
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None  # default: derived from the token
+    webhook_host: str = "0.0.0.0"  # where the webhook server listens
+    webhook_port: int = 8080
+    polling_timeout: int = 10
+    outgoing_per_second: float = 28.0  # under Telegram's ~30/s; raised only to benchmark
 
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     default_language: str = "en"

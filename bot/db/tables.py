@@ -148,3 +148,38 @@ class Resident(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     first_seen: dt.datetime = _timestamp()
     last_seen: dt.datetime = _timestamp()
+    blocked_at: dt.datetime | None = _optional_timestamp()  # they blocked the bot: send nothing
+
+
+class Feedback(SQLModel, table=True):
+    """'Was this helpful?' with the question it answered, and nothing that names the person."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(max_length=500)
+    language: str = Field(max_length=8)
+    helpful: bool
+    created: dt.datetime = _timestamp()
+
+
+class UnmatchedQuestion(SQLModel, table=True):
+    """A question the catalogue could not answer, kept for the coordinators' gap report."""
+
+    __tablename__ = "unmatched_question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(max_length=500)
+    language: str = Field(max_length=8)
+    created: dt.datetime = _timestamp()
+
+
+class Suggestion(SQLModel, table=True):
+    """A service a resident thinks the catalogue should list, for the admins to check."""
+
+    __tablename__ = "suggestion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=1000)
+    language: str = Field(max_length=8)
+    created: dt.datetime = _timestamp()

@@ -67,6 +67,7 @@ class Searcher:
         self, catalogue: Catalogue, detective: LanguageDetective, *, timezone: str = "Europe/London"
     ) -> None:
         self.index = SearchIndex(catalogue, detective.function_words)
+        self.catalogue = catalogue
         self.detective = detective
         self.timezone = ZoneInfo(timezone)
         self._parents = {area.slug: area.part_of for area in catalogue.areas}
@@ -159,6 +160,40 @@ class Searcher:
             for strength, index, via in _interleave_categories(candidates, limit)
         ]
         return SearchResult(language=detected, matches=matches, categories=categories)
+
+    def browse(
+        self,
+        category: str,
+        *,
+        language: str,
+        filters: Filters = Filters(),
+        limit: int = 5,
+        now: dt.datetime | None = None,
+    ) -> list[Match]:
+        """A category's resources, as for a resident who picked it from the menu.
+
+        Those mainly about the category come first, then free ones and those whose staff speak
+        the resident's language; the catalogue's order breaks ties.
+        """
+        if category not in self._members:
+            return []
+        now = now or dt.datetime.now(self.timezone)
+        indexes, factors = self._members[category]
+        ranked = sorted(
+            (
+                (float(factor) + self._bonus(int(index), language), int(index))
+                for index, factor in zip(indexes, factors, strict=True)
+            ),
+            key=lambda item: (-item[0], item[1]),
+        )
+        matches = []
+        for strength, index in ranked:
+            resource = self.index.resources[index]
+            if self.passes(resource, filters, now):
+                matches.append(Match(resource, to_score(strength), category))
+                if len(matches) >= limit:
+                    break
+        return matches
 
     def _bonus(self, index: int, language: str) -> float:
         """Small preferences between equals: staff who speak the question's language, no cost."""

@@ -1,0 +1,175 @@
+"""Building the bot and its dispatcher, and running them: long polling or a webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.core import Tapestry
+from bot.db.residents import mark_blocked
+from bot.delivery import Delivery
+from bot.handlers import get_routers
+from bot.i18n import make_i18n
+from bot.middlewares import FloodControl, LocaleMiddleware, ResidentMiddleware
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 20.0  # seconds that in-flight updates get to finish on SIGTERM
+
+
+def command_menu() -> list[BotCommand]:
+    """The commands Telegram lists in its menu, described in the current locale."""
+    return [
+        BotCommand(command="start", description=_("Start again")),
+        BotCommand(command="help", description=_("How I can help")),
+        BotCommand(command="language", description=_("Change the language")),
+        BotCommand(command="privacy", description=_("What I keep about you")),
+        BotCommand(command="forget", description=_("Delete everything about me")),
+    ]
+
+
+class UserError(Exception):
+    """A setting the bot cannot start with; said in one line."""
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    """FSM storage: Redis when configured (several replicas), else memory (one process)."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url, state_ttl=3600, data_ttl=3600)
+    return MemoryStorage()
+
+
+def make_bot(settings: Settings, delivery: Delivery, session: BaseSession | None = None) -> Bot:
+    if session is None:
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(settings.telegram_api_url)
+            if settings.telegram_api_url
+            else TelegramAPIServer.from_base("https://api.telegram.org")
+        )
+    session.middleware(delivery)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    if not token:
+        raise UserError("BOT_TOKEN is not set (bot shell needs none)")
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStorage) -> Dispatcher:
+    """The dispatcher with every router and middleware; `app` reaches handlers as `app`."""
+    dispatcher = Dispatcher(storage=storage, app=app)
+    i18n = make_i18n(app.settings.locales_dir, app.settings.default_language)
+    locale = LocaleMiddleware(i18n, app.settings.languages, app.settings.default_language)
+    flood = FloodControl(app)
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(ResidentMiddleware(app, delivery))
+        observer.outer_middleware(locale)
+        observer.outer_middleware(flood)
+    dispatcher.include_routers(*get_routers())
+    return dispatcher
+
+
+def blocked_marker(app: Tapestry) -> Callable[[int], Awaitable[None]]:
+    async def mark(chat_id: int) -> None:
+        log.info("chat %s blocked the bot; not sending to it any more", chat_id)
+        try:
+            async with app.sessions() as session:
+                await mark_blocked(session, telegram_id=chat_id)
+                await session.commit()
+        except Exception:
+            log.exception("could not mark chat %s as blocked", chat_id)
+
+    return mark
+
+
+async def _finish_in_flight(dispatcher: Dispatcher) -> None:
+    tasks = [t for t in dispatcher._handle_update_tasks if not t.done()]
+    if tasks:
+        log.info("finishing %d updates in flight", len(tasks))
+        await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+
+
+async def run_bot(app: Tapestry) -> None:
+    """`bot run`: long polling, or a webhook server when WEBHOOK_URL is set."""
+    settings = app.settings
+    delivery = Delivery(
+        overall_per_second=settings.outgoing_per_second, on_blocked=blocked_marker(app)
+    )
+    bot = make_bot(settings, delivery)
+    dispatcher = make_dispatcher(app, delivery, make_storage(settings))
+
+    async def on_startup(bot: Bot) -> None:
+        i18n = make_i18n(settings.locales_dir, settings.default_language)
+        for language in (None, *settings.languages):  # None: anyone whose language we lack
+            with i18n.context(), i18n.use_locale(language or settings.default_language):
+                await bot.set_my_commands(command_menu(), language_code=language)
+
+    async def on_shutdown(bot: Bot) -> None:
+        # Handled updates are already confirmed: aiogram's next long poll carries their offset
+        # as soon as a batch is taken, so a restart does not answer them twice.
+        await _finish_in_flight(dispatcher)
+        await dispatcher.storage.close()
+
+    dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
+    if settings.webhook_url:
+        await _run_webhook(app, bot, dispatcher)
+    else:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(bot, polling_timeout=settings.polling_timeout)
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram sends back on every webhook call: set, or derived from the token."""
+    if settings.webhook_secret:
+        return settings.webhook_secret.get_secret_value()
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    return hashlib.sha256(f"tapestry-webhook:{token}".encode()).hexdigest()[:48]
+
+
+async def _run_webhook(app: Tapestry, bot: Bot, dispatcher: Dispatcher) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    settings = app.settings
+    assert settings.webhook_url is not None
+    secret = webhook_secret(settings)
+    web_app = web.Application()
+    # handle_in_background=False: Telegram gets 200 only once the update is handled, so an
+    # update cut off by a shutdown is sent again rather than lost.
+    SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret).register(
+        web_app, path=settings.webhook_path
+    )
+    setup_application(web_app, dispatcher, bot=bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    url = settings.webhook_url.rstrip("/") + settings.webhook_path
+    await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
+    log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port,
+             settings.webhook_path)  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # runs the dispatcher's shutdown, which finishes in-flight work
+        await bot.session.close()

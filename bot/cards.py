@@ -1,0 +1,90 @@
+"""A resource as a resident sees it: a short card in their language, in Telegram HTML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from urllib.parse import quote_plus
+
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime
+
+from bot.catalogue.model import Cost, Referral, Resource
+from bot.i18n import isolate
+from bot.languages import native_name
+from bot.search.ranking import Searcher
+
+CARDS_PER_MESSAGE = 3
+
+
+def cost_label(cost: Cost) -> str:
+    return {
+        Cost.FREE: _("Free"),
+        Cost.LOW_COST: _("Low cost"),
+        Cost.PAID: _("Paid"),
+    }[cost]
+
+
+def referral_label(referral: Referral) -> str:
+    return {
+        Referral.SELF: _("No referral needed"),
+        Referral.GP: _("Needs a referral from a GP"),
+        Referral.PROFESSIONAL: _("Needs a referral from a professional"),
+    }[referral]
+
+
+def opening_label(resource: Resource, searcher: Searcher, now: dt.datetime, locale: str) -> str:
+    if not resource.hours:
+        return _("Opening hours: please ask the service")
+    if searcher.is_open(resource, now):
+        return _("Open now")
+    opens = searcher.next_opening(resource, now)
+    if opens is None:
+        return _("Closed now")
+    when = format_datetime(opens, "EEEE HH:mm", tzinfo=searcher.timezone, locale=locale)
+    return _("Closed now, opens {when}").format(when=isolate(when, locale))
+
+
+def render_card(resource: Resource, searcher: Searcher, now: dt.datetime, locale: str) -> str:
+    """Name, summary, cost, referral, who it is for, hours, languages and how to reach it."""
+    name = resource.name.get(locale) or resource.name["en"]
+    lines = [f"<b>{escape(isolate(name, locale))}</b>"]
+    summary = resource.summary.get(locale)
+    if summary:
+        lines.append(escape(summary))
+    else:
+        english = escape(resource.summary["en"])
+        lines.append(_("{summary} (in English)").format(summary=f"<i>{english}</i>"))
+    lines.append(f"💷 {cost_label(resource.cost)} · 📝 {referral_label(resource.referral)}")
+    eligibility = resource.eligibility.get(locale) or resource.eligibility.get("en")
+    if eligibility:
+        lines.append("👥 " + _("Who it is for: {who}").format(who=escape(eligibility)))
+    lines.append("🕒 " + opening_label(resource, searcher, now, locale))
+    spoken = ", ".join(native_name(code) for code in resource.languages)
+    if resource.interpreter:
+        spoken = _("{languages}, and interpreters on request").format(languages=spoken)
+    lines.append("🗣 " + escape(spoken))
+    lines.extend(_contact_lines(resource, locale))
+    if resource.example:
+        lines.append("<i>" + _("(An example service for testing, not a real one.)") + "</i>")
+    return "\n".join(lines)
+
+
+def _contact_lines(resource: Resource, locale: str) -> list[str]:
+    lines = []
+    if resource.phone:
+        # Telegram makes phone numbers tappable by itself; tel: links are not allowed.
+        lines.append("📞 " + escape(isolate(resource.phone, locale)))
+    if resource.sms:
+        text = _("Text {number}").format(number=escape(isolate(resource.sms, locale)))
+        lines.append("💬 " + text)
+    if resource.website:
+        label = resource.website.split("://", 1)[-1].rstrip("/")
+        lines.append(
+            f'🌐 <a href="{escape(resource.website)}">{escape(isolate(label, locale))}</a>'
+        )
+    if resource.address:
+        place = ", ".join(part for part in (resource.address, resource.postcode) if part)
+        url = "https://www.openstreetmap.org/search?query=" + quote_plus(place)
+        lines.append(f'📍 <a href="{escape(url)}">{escape(isolate(place, locale))}</a>')
+    return lines

@@ -1,0 +1,60 @@
+"""What the conversation stores: residents, feedback, unanswered questions and suggestions."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.tables import Feedback, Resident, Suggestion, UnmatchedQuestion, utcnow
+
+MAX_STORED_QUESTION = 500
+
+
+async def touch_resident(session: AsyncSession, *, telegram_id: int) -> Resident:
+    """The resident, created on first contact; `last_seen` is now, and a block is lifted."""
+    resident = await session.get(Resident, telegram_id)
+    if resident is None:
+        resident = Resident(telegram_id=telegram_id)
+        session.add(resident)
+    else:
+        resident.last_seen = utcnow()
+        resident.blocked_at = None  # they wrote to us, so they have unblocked the bot
+    return resident
+
+
+async def set_language(session: AsyncSession, *, telegram_id: int, language: str) -> None:
+    resident = await touch_resident(session, telegram_id=telegram_id)
+    resident.language = language
+
+
+async def mark_blocked(session: AsyncSession, *, telegram_id: int) -> None:
+    """Telegram said they blocked the bot: nothing more is sent until they write again."""
+    await session.execute(
+        update(Resident).where(Resident.telegram_id == telegram_id).values(blocked_at=utcnow())  # type: ignore[arg-type]
+    )
+
+
+async def is_blocked(session: AsyncSession, *, telegram_id: int) -> bool:
+    resident = await session.get(Resident, telegram_id)
+    return resident is not None and resident.blocked_at is not None
+
+
+async def forget_resident(session: AsyncSession, *, telegram_id: int) -> None:
+    """Delete everything held about this person. Anonymous feedback has no link to them."""
+    await session.execute(delete(Resident).where(Resident.telegram_id == telegram_id))  # type: ignore[arg-type]
+
+
+async def record_feedback(
+    session: AsyncSession, *, question: str, language: str, helpful: bool
+) -> None:
+    session.add(
+        Feedback(question=question[:MAX_STORED_QUESTION], language=language, helpful=helpful)
+    )
+
+
+async def record_unmatched(session: AsyncSession, *, question: str, language: str) -> None:
+    session.add(UnmatchedQuestion(question=question[:MAX_STORED_QUESTION], language=language))
+
+
+async def record_suggestion(session: AsyncSession, *, text: str, language: str) -> None:
+    session.add(Suggestion(text=text[:1000], language=language))

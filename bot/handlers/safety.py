@@ -1,0 +1,41 @@
+"""Crisis first: any text that reads as a crisis gets the crisis lines at once, in any state.
+
+This router goes before every other, so nothing (a suggestion being typed, a search) can hold
+a crisis back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.types import Message
+
+from bot import keyboards as kb
+from bot.core import Tapestry
+from bot.delivery import Priority, priority
+from bot.replies import crisis_lines
+
+log = logging.getLogger(__name__)
+MAX_ASSESSED_CHARS = 4096  # all that Telegram lets a message hold
+
+
+class IsCrisis(Filter):
+    async def __call__(self, message: Message, app: Tapestry) -> bool | dict[str, Any]:
+        assessment = app.crisis.assess((message.text or "")[:MAX_ASSESSED_CHARS])
+        return {"assessment": assessment} if assessment.crisis else False
+
+
+async def crisis(message: Message, locale: str, assessment: Any) -> None:
+    log.warning("crisis message (%s)", ", ".join(assessment.reasons[:3]))
+    with priority(Priority.CRISIS):
+        await message.answer(crisis_lines(locale), reply_markup=kb.back_to_topics())
+
+
+def make_router() -> Router:
+    """A fresh router (a router belongs to one dispatcher; tests build several)."""
+    router = Router(name="safety")
+    router.message.register(crisis, F.text, IsCrisis())
+    return router

@@ -1,0 +1,145 @@
+"""Buttons and their callback data. Prefixes are one letter: Telegram allows 64 bytes.
+
+Callback data comes from the resident's phone and can be forged: handlers check every value
+(a known language, a known category, the current search) before acting on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.languages import native_name
+
+
+class MenuAction(CallbackData, prefix="m"):
+    action: str  # topics | language | suggest | help | privacy | menu
+
+
+class PickLanguage(CallbackData, prefix="l"):
+    code: str
+
+
+class PickTopic(CallbackData, prefix="t"):
+    slug: str
+
+
+class Page(CallbackData, prefix="p"):
+    search: int  # which search these results belong to: older buttons are refused kindly
+    offset: int
+
+
+class Toggle(CallbackData, prefix="f"):
+    search: int
+    name: str  # free | open | lang
+
+
+class Helpful(CallbackData, prefix="h"):
+    search: int
+    yes: bool
+
+
+class SafetyAnswer(CallbackData, prefix="s"):
+    answer: str  # safe | help | talk
+
+
+class ForgetMe(CallbackData, prefix="x"):
+    confirm: bool
+
+
+FILTERS = ("free", "open", "lang")
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🧭 Find help by topic"), MenuAction(action="topics"))],
+            [
+                button(_("🌐 Language"), MenuAction(action="language")),
+                button(_("➕ Suggest a service"), MenuAction(action="suggest")),
+            ],
+            [
+                button(_("❓ Help"), MenuAction(action="help")),
+                button(_("🔒 Privacy"), MenuAction(action="privacy")),
+            ],
+        ]
+    )
+
+
+def language_picker(languages: Iterable[str], current: str) -> InlineKeyboardMarkup:
+    """Each language named in itself, so anyone can find their own."""
+    buttons = [
+        button(("✓ " if code == current else "") + native_name(code), PickLanguage(code=code))
+        for code in languages
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows(buttons, 2))
+
+
+def topic_menu(topics: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """(slug, name in the resident's language) for each category, in menu order."""
+    buttons = [button(name, PickTopic(slug=slug)) for slug, name in topics]
+    return InlineKeyboardMarkup(inline_keyboard=rows(buttons, 2))
+
+
+def results_keyboard(
+    search: int, *, more_offset: int | None, active: set[str], switch_to: str | None
+) -> InlineKeyboardMarkup:
+    """Under a page of results: more, the three filters, "was this helpful?", topics."""
+    labels = {"free": _("Free only"), "open": _("Open now"), "lang": _("Speaks my language")}
+    keyboard: list[list[InlineKeyboardButton]] = []
+    if more_offset is not None:
+        keyboard.append([button(_("More results ▸"), Page(search=search, offset=more_offset))])
+    keyboard.append(
+        [
+            button(
+                ("✅ " if name in active else "") + labels[name], Toggle(search=search, name=name)
+            )
+            for name in FILTERS
+        ]
+    )
+    keyboard.append(
+        [
+            button(_("👍 Helpful"), Helpful(search=search, yes=True)),
+            button(_("👎 Not helpful"), Helpful(search=search, yes=False)),
+        ]
+    )
+    keyboard.append([button(_("🧭 Topics"), MenuAction(action="topics"))])
+    if switch_to:
+        keyboard.append([button("🌐 " + native_name(switch_to), PickLanguage(code=switch_to))])
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)
+
+
+def safety_check() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("I'm safe"), SafetyAnswer(answer="safe"))],
+            [button(_("I need help now"), SafetyAnswer(answer="help"))],
+            [button(_("I'd like to talk to someone"), SafetyAnswer(answer="talk"))],
+        ]
+    )
+
+
+def forget_confirmation() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("Yes, delete everything"), ForgetMe(confirm=True))],
+            [button(_("No, keep it"), ForgetMe(confirm=False))],
+        ]
+    )
+
+
+def back_to_topics() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("🧭 Find help by topic"), MenuAction(action="topics"))]]
+    )
