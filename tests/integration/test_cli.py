@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.shell import plain
+from tests.integration.test_handlers import WELCOME, translated
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -166,3 +169,23 @@ def test_without_settings_the_database_is_a_sqlite_file_under_data(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "tapestry.sqlite3").exists()
     assert json.loads(result.stdout)["results"][0]["categories"][0] == "food"
+
+
+def test_shell_chats_through_piped_input_and_exits_at_its_end(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'shell.sqlite3'}"
+    result = bot(
+        "shell", "--lang", "pl", "--database", database,
+        stdin="Potrzebuję banku żywności\n2\n\U0001f600\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    greeting = plain(translated("pl", WELCOME)).splitlines()[0]
+    assert f"bot> {greeting}" in out  # /start in Polish, sent when the shell opens
+    assert "you> Potrzebuję banku żywności" in out
+    assert "[1] " in out and "01632 96" in out  # numbered buttons, a local service's phone
+    assert out.count("you> ") == 3  # every line read, then a clean exit at the end of input
+    assert "Traceback" not in result.stderr
+
+
+def test_run_without_a_token_says_so_in_one_line() -> None:
+    assert_one_line_error(bot("run"), "BOT_TOKEN is not set")
