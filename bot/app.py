@@ -24,7 +24,13 @@ from bot.db.residents import mark_blocked
 from bot.delivery import Delivery
 from bot.handlers import get_routers
 from bot.i18n import make_i18n
-from bot.middlewares import FloodControl, LocaleMiddleware, ResidentMiddleware
+from bot.middlewares import (
+    CrisisAssessment,
+    FloodControl,
+    LocaleMiddleware,
+    ResidentMiddleware,
+    Residents,
+)
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds that in-flight updates get to finish on SIGTERM
@@ -74,9 +80,12 @@ def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStora
     i18n = make_i18n(app.settings.locales_dir, app.settings.default_language)
     locale = LocaleMiddleware(i18n, app.settings.languages, app.settings.default_language)
     flood = FloodControl(app)
+    residents = dispatcher["residents"] = Residents()
     for observer in (dispatcher.message, dispatcher.callback_query):
-        observer.outer_middleware(ResidentMiddleware(app, delivery))
+        observer.outer_middleware(ResidentMiddleware(app, delivery, residents))
         observer.outer_middleware(locale)
+    dispatcher.message.outer_middleware(CrisisAssessment(app))
+    for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(flood)
     dispatcher.include_routers(*get_routers())
     return dispatcher

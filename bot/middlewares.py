@@ -22,6 +22,40 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+@dataclass
+class _Known:
+    language: str | None
+    written_at: float  # loop time of the last write of `last_seen`
+
+
+class Residents:
+    """What the bot remembers between updates: each resident's language, read once.
+
+    Writing `last_seen` on every message would make the database the bottleneck (and SQLite
+    locks under load); once an hour per resident is plenty for "when you last wrote".
+    """
+
+    TOUCH_EVERY = 3600.0
+
+    def __init__(self) -> None:
+        self._known: dict[int, _Known] = {}
+
+    def language(self, telegram_id: int, now: float) -> tuple[bool, str | None]:
+        """(fresh, language): fresh when no database write is due."""
+        known = self._known.get(telegram_id)
+        if known is None or now - known.written_at >= self.TOUCH_EVERY:
+            return False, None
+        return True, known.language
+
+    def remember(self, telegram_id: int, language: str | None, now: float) -> None:
+        if len(self._known) > 100_000:
+            self._known.clear()  # a cache, not a record: it refills from the database
+        self._known[telegram_id] = _Known(language, now)
+
+    def forget(self, telegram_id: int) -> None:
+        self._known.pop(telegram_id, None)
+
+
 class ResidentMiddleware(BaseMiddleware):
     """Records that the resident wrote, and reads their stored language.
 
@@ -29,24 +63,44 @@ class ResidentMiddleware(BaseMiddleware):
     resident in crisis must never wait on it.
     """
 
-    def __init__(self, app: Tapestry, delivery: Delivery | None) -> None:
+    def __init__(self, app: Tapestry, delivery: Delivery | None, residents: Residents) -> None:
         self.app = app
         self.delivery = delivery
+        self.residents = residents
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         stored = None
         if user is not None and not user.is_bot:
-            if self.delivery is not None:
-                self.delivery.unblock(user.id)
-            try:
-                async with self.app.sessions() as session:
-                    resident = await touch_resident(session, telegram_id=user.id)
-                    stored = resident.language
-                    await session.commit()
-            except Exception:
-                log.exception("resident record unavailable; answering without it")
+            now = asyncio.get_running_loop().time()
+            fresh, stored = self.residents.language(user.id, now)
+            was_blocked = self.delivery is not None and user.id in self.delivery.blocked
+            if was_blocked:
+                self.delivery.unblock(user.id)  # type: ignore[union-attr]
+            if not fresh or was_blocked:
+                try:
+                    async with self.app.sessions() as session:
+                        resident = await touch_resident(session, telegram_id=user.id)
+                        stored = resident.language
+                        await session.commit()
+                    self.residents.remember(user.id, stored, now)
+                except Exception:
+                    log.exception("resident record unavailable; answering without it")
         data["stored_language"] = stored
+        return await handler(event, data)
+
+
+class CrisisAssessment(BaseMiddleware):
+    """Reads every text once for crisis or concern; handlers and flood control share it."""
+
+    MAX_CHARS = 4096  # all that Telegram lets a message hold
+
+    def __init__(self, app: Tapestry) -> None:
+        self.app = app
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Message) and event.text:
+            data["assessment"] = self.app.crisis.assess(event.text[: self.MAX_CHARS])
         return await handler(event, data)
 
 
@@ -104,7 +158,7 @@ class FloodControl(BaseMiddleware):
         wait = max(0.0, pace.due - now - self.interval * (self.burst - 1))
         if wait == 0:
             pace.warned = False
-        elif self._is_crisis(event):
+        elif (assessment := data.get("assessment")) is not None and assessment.crisis:
             return await handler(event, data)
         elif pace.waiting >= self.max_waiting:
             await self._warn_once(pace, event)
@@ -119,10 +173,6 @@ class FloodControl(BaseMiddleware):
             pace.waiting -= 1
             if len(self._paces) > 10_000:
                 self._paces = {k: p for k, p in self._paces.items() if p.due > now or p.waiting}
-
-    def _is_crisis(self, event: TelegramObject) -> bool:
-        text = event.text if isinstance(event, Message) else None
-        return bool(text) and self.app.crisis.assess(text or "").crisis
 
     async def _warn_once(self, pace: _Pace, event: TelegramObject) -> None:
         if isinstance(event, CallbackQuery):

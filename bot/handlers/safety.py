@@ -14,18 +14,18 @@ from aiogram.filters import Filter
 from aiogram.types import Message
 
 from bot import keyboards as kb
-from bot.core import Tapestry
 from bot.delivery import Priority, priority
 from bot.replies import crisis_lines
+from bot.safety.detector import Assessment
 
 log = logging.getLogger(__name__)
-MAX_ASSESSED_CHARS = 4096  # all that Telegram lets a message hold
 
 
 class IsCrisis(Filter):
-    async def __call__(self, message: Message, app: Tapestry) -> bool | dict[str, Any]:
-        assessment = app.crisis.assess((message.text or "")[:MAX_ASSESSED_CHARS])
-        return {"assessment": assessment} if assessment.crisis else False
+    """True for a text the CrisisAssessment middleware graded `crisis`."""
+
+    async def __call__(self, message: Message, assessment: Assessment | None = None) -> bool:
+        return assessment is not None and assessment.crisis
 
 
 async def crisis(message: Message, locale: str, assessment: Any) -> None:

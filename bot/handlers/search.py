@@ -20,6 +20,7 @@ from bot.db.residents import record_feedback, record_unmatched
 from bot.delivery import Priority, priority
 from bot.i18n import isolate
 from bot.replies import crisis_lines
+from bot.safety.detector import Assessment
 from bot.search.normalise import tokens
 from bot.search.ranking import Filters, Match
 
@@ -60,9 +61,15 @@ async def pick_topic(
     await _send_page(query.message, app, locale, search, heading=names[callback_data.slug])
 
 
-async def question(message: Message, app: Tapestry, locale: str, state: FSMContext) -> None:
+async def question(
+    message: Message,
+    app: Tapestry,
+    locale: str,
+    state: FSMContext,
+    assessment: Assessment | None = None,
+) -> None:
     text = (message.text or "")[:MAX_QUESTION_CHARS]
-    if app.crisis.assess(text).concern:  # a crisis never gets here: see handlers/safety.py
+    if assessment is not None and assessment.concern:  # a crisis went to handlers/safety.py
         await message.answer(
             _("I'm sorry things feel so hard right now. Can I ask: are you safe at the moment?"),
             reply_markup=kb.safety_check(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -12,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards as kb
 from bot.core import Tapestry
 from bot.db.residents import forget_resident, set_language
+from bot.middlewares import Residents
 from bot.replies import help_text, privacy_text, welcome
 
 
@@ -54,7 +57,11 @@ async def menu(
 
 
 async def pick_language(
-    query: CallbackQuery, callback_data: kb.PickLanguage, app: Tapestry, i18n: I18n
+    query: CallbackQuery,
+    callback_data: kb.PickLanguage,
+    app: Tapestry,
+    i18n: I18n,
+    residents: Residents,
 ) -> None:
     code = callback_data.code
     if code not in app.settings.languages:
@@ -63,6 +70,7 @@ async def pick_language(
     async with app.sessions() as session:
         await set_language(session, telegram_id=query.from_user.id, language=code)
         await session.commit()
+    residents.remember(query.from_user.id, code, asyncio.get_running_loop().time())
     await query.answer()
     with i18n.use_locale(code):
         if query.message is not None:
@@ -82,7 +90,11 @@ async def forget_command(message: Message) -> None:
 
 
 async def forget(
-    query: CallbackQuery, callback_data: kb.ForgetMe, app: Tapestry, state: FSMContext
+    query: CallbackQuery,
+    callback_data: kb.ForgetMe,
+    app: Tapestry,
+    state: FSMContext,
+    residents: Residents,
 ) -> None:
     await query.answer()
     if query.message is None:
@@ -93,6 +105,7 @@ async def forget(
     async with app.sessions() as session:
         await forget_resident(session, telegram_id=query.from_user.id)
         await session.commit()
+    residents.forget(query.from_user.id)
     await state.clear()
     await query.message.answer(
         _(
