@@ -41,9 +41,15 @@ def main() -> None:
     print(f"  by style: {_row(styles)}")
     print(f"language detection={search.detection_rate:.3f}")
 
+    detector = build_crisis_detector(settings)
+    levels = [detector.assess(str(q["text"])).level.value for q in questions]
+    print(
+        f"questions graded crisis={levels.count('crisis') / len(levels):.3f} "
+        f"concern={levels.count('concern') / len(levels):.3f} (resource questions: should be ~0)"
+    )
     lines = load_crisis_lines(args.folder)
     if lines:
-        crisis = score_crisis(build_crisis_detector(settings), lines)
+        crisis = score_crisis(detector, lines)
         if args.misses:
             print("\n".join(f"WRONG {line}" for line in crisis.misses))
         concern = sum(crisis.concern_flagged) / max(len(crisis.concern_flagged), 1)

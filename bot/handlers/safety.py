@@ -7,14 +7,16 @@ a crisis back.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot import keyboards as kb
+from bot.core import Tapestry
 from bot.delivery import Priority, priority
+from bot.handlers.search import answer_question
 from bot.replies import crisis_lines
 from bot.safety.detector import Assessment
 
@@ -28,10 +30,15 @@ class IsCrisis(Filter):
         return assessment is not None and assessment.crisis
 
 
-async def crisis(message: Message, locale: str, assessment: Any) -> None:
+async def crisis(
+    message: Message, app: Tapestry, locale: str, state: FSMContext, assessment: Assessment
+) -> None:
     log.warning("crisis message (%s)", ", ".join(assessment.reasons[:3]))
     with priority(Priority.CRISIS):
         await message.answer(crisis_lines(locale), reply_markup=kb.back_to_topics())
+    # Then whatever local help the message asks for ("he hits me, where can I go?").
+    await state.set_state(None)
+    await answer_question(message, app, locale, state, message.text or "", quiet=True)
 
 
 def make_router() -> Router:

@@ -84,7 +84,24 @@ async def question(
             reply_markup=kb.back_to_topics(),
         )
         return
+    await answer_question(message, app, locale, state, text)
+
+
+async def answer_question(
+    message: Message,
+    app: Tapestry,
+    locale: str,
+    state: FSMContext,
+    text: str,
+    *,
+    quiet: bool = False,
+) -> None:
+    """Cards for a question. `quiet` (after the crisis lines): only when the message also asks
+    for help of another kind ("he hits me, where can I go?"); crisis services would repeat
+    the lines just sent."""
     search = await _new_search(state, topic=None, text=text, language=locale)
+    if quiet and not any(m.category not in (None, "crisis") for m in _find(app, locale, search)[0]):
+        return
     await _send_page(message, app, locale, search, heading=None)
 
 

@@ -103,3 +103,14 @@ def test_hopelessness_gets_at_least_a_gentle_question(
 ) -> None:
     flagged = _crisis_scores(name, crisis_detector).concern_flagged
     assert sum(flagged) / len(flagged) >= CONCERN_FLAGGED
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_questions_about_hard_situations_are_answered_not_alarmed(
+    name: str, crisis_detector: CrisisDetector
+) -> None:
+    """A resident asking about eviction, debt or a controlling partner wants services: the
+    crisis lines instead of an answer would fail them (and is a false alarm)."""
+    questions = load_lines(SETS[name] / "questions.jsonl")
+    alarmed = [q["text"] for q in questions if crisis_detector.assess(str(q["text"])).crisis]
+    assert len(alarmed) / len(questions) <= FALSE_ALARMS, "\n".join(map(str, alarmed))

@@ -362,3 +362,14 @@ async def test_two_replicas_share_the_conversation_through_redis(app: Tapestry) 
             await storages[0].redis.delete(key)
         for storage in storages:
             await storage.close()
+
+
+async def test_a_crisis_that_asks_for_help_gets_the_lines_first_then_the_services(
+    chat: Chat_,
+) -> None:
+    replies = await chat.resident().send(
+        "my husband is hitting me right now, is there a domestic abuse refuge"
+    )
+    assert "116 123" in replies[0].text and "999" in replies[0].text
+    assert len(replies) == 2 and "🕒" in replies[1].text  # then the cards
+    assert "abuse" in plain(replies[1].text).lower() or "refuge" in plain(replies[1].text).lower()
