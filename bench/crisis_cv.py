@@ -61,9 +61,13 @@ def main() -> None:
         flagged = [level != "none" for label, level in pairs if label == "concern"]
         name = "lexicon only" if key is None else f"{key[0]:.2f}   {key[1]:.2f}"
         print(
-            f"{name:12}  {sum(crisis) / len(crisis):.3f}   {sum(alarms) / len(alarms):.3f}"
-            f"         {sum(asked) / len(asked):.3f}            {sum(flagged) / len(flagged):.3f}"
+            f"{name:12}  {_rate(crisis)}   {_rate(alarms)}         {_rate(asked)}"
+            f"            {_rate(flagged)}"
         )
+
+
+def _rate(values: list[bool]) -> str:
+    return f"{sum(values) / len(values):.3f}" if values else "  -  "
 
 
 if __name__ == "__main__":
