@@ -80,7 +80,8 @@ def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStora
     i18n = make_i18n(app.settings.locales_dir, app.settings.default_language)
     locale = LocaleMiddleware(i18n, app.settings.languages, app.settings.default_language)
     flood = FloodControl(app)
-    residents = dispatcher["residents"] = Residents()
+    residents = dispatcher["residents"] = Residents(app)
+    dispatcher.shutdown.register(residents.flush)
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ResidentMiddleware(app, delivery, residents))
         observer.outer_middleware(locale)

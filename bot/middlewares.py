@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.core import Tapestry
 from bot.db.residents import touch_resident
+from bot.db.tables import Resident
 from bot.delivery import Delivery
 from bot.i18n import choose_locale
 
@@ -29,19 +31,25 @@ class _Known:
 
 
 class Residents:
-    """What the bot remembers between updates: each resident's language, read once.
+    """What the bot remembers between updates: each resident's language, read once an hour,
+    and "they wrote" written behind, many residents in one transaction.
 
-    Writing `last_seen` on every message would make the database the bottleneck (and SQLite
-    locks under load); once an hour per resident is plenty for "when you last wrote".
+    A database write on every message made the database the bottleneck (one commit each, and
+    SQLite locking under load); a language is read when unknown or an hour old, and
+    `last_seen` is written within a second, batched.
     """
 
     TOUCH_EVERY = 3600.0
+    FLUSH_AFTER = 0.5  # seconds a write may wait to join others
 
-    def __init__(self) -> None:
+    def __init__(self, app: Tapestry) -> None:
+        self.app = app
         self._known: dict[int, _Known] = {}
+        self._pending: dict[int, dt.datetime] = {}  # resident -> when they last wrote
+        self._flusher: asyncio.Task[None] | None = None
 
     def language(self, telegram_id: int, now: float) -> tuple[bool, str | None]:
-        """(fresh, language): fresh when no database write is due."""
+        """(fresh, language): fresh when no database read is due."""
         known = self._known.get(telegram_id)
         if known is None or now - known.written_at >= self.TOUCH_EVERY:
             return False, None
@@ -54,6 +62,34 @@ class Residents:
 
     def forget(self, telegram_id: int) -> None:
         self._known.pop(telegram_id, None)
+        self._pending.pop(telegram_id, None)
+
+    async def read(self, telegram_id: int) -> str | None:
+        """The stored language, and a write of `last_seen` (and of no block) queued."""
+        async with self.app.sessions() as session:
+            resident = await session.get(Resident, telegram_id)
+        self._pending[telegram_id] = dt.datetime.now(dt.UTC)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+        return resident.language if resident is not None else None
+
+    async def flush(self) -> None:
+        """Write every queued resident now, in one transaction."""
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        try:
+            async with self.app.sessions() as session:
+                for telegram_id, seen in sorted(pending.items()):
+                    await touch_resident(session, telegram_id=telegram_id, seen=seen)
+                await session.commit()
+        except Exception:
+            log.exception("could not record %d residents; will try again", len(pending))
+            self._pending = {**pending, **self._pending}
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.FLUSH_AFTER)
+        await self.flush()
 
 
 class ResidentMiddleware(BaseMiddleware):
@@ -79,10 +115,7 @@ class ResidentMiddleware(BaseMiddleware):
                 self.delivery.unblock(user.id)  # type: ignore[union-attr]
             if not fresh or was_blocked:
                 try:
-                    async with self.app.sessions() as session:
-                        resident = await touch_resident(session, telegram_id=user.id)
-                        stored = resident.language
-                        await session.commit()
+                    stored = await self.residents.read(user.id)
                     self.residents.remember(user.id, stored, now)
                 except Exception:
                     log.exception("resident record unavailable; answering without it")

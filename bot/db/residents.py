@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+import datetime as dt
+
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.tables import Feedback, Resident, Suggestion, UnmatchedQuestion, utcnow
@@ -10,16 +12,26 @@ from bot.db.tables import Feedback, Resident, Suggestion, UnmatchedQuestion, utc
 MAX_STORED_QUESTION = 500
 
 
-async def touch_resident(session: AsyncSession, *, telegram_id: int) -> Resident:
-    """The resident, created on first contact; `last_seen` is now, and a block is lifted."""
+async def touch_resident(
+    session: AsyncSession, *, telegram_id: int, seen: dt.datetime | None = None
+) -> Resident:
+    """The resident, created on first contact; they wrote at `seen` (default now), which
+    lifts a block marked before then (a write may reach the database after the block)."""
+    seen = seen or utcnow()
     resident = await session.get(Resident, telegram_id)
     if resident is None:
-        resident = Resident(telegram_id=telegram_id)
+        resident = Resident(telegram_id=telegram_id, first_seen=seen, last_seen=seen)
         session.add(resident)
-    else:
-        resident.last_seen = utcnow()
+        return resident
+    resident.last_seen = max(_utc(resident.last_seen), seen)
+    if resident.blocked_at is not None and _utc(resident.blocked_at) <= seen:
         resident.blocked_at = None  # they wrote to us, so they have unblocked the bot
     return resident
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 async def set_language(session: AsyncSession, *, telegram_id: int, language: str) -> None:
@@ -29,9 +41,11 @@ async def set_language(session: AsyncSession, *, telegram_id: int, language: str
 
 async def mark_blocked(session: AsyncSession, *, telegram_id: int) -> None:
     """Telegram said they blocked the bot: nothing more is sent until they write again."""
-    await session.execute(
-        update(Resident).where(Resident.telegram_id == telegram_id).values(blocked_at=utcnow())  # type: ignore[arg-type]
-    )
+    resident = await session.get(Resident, telegram_id)
+    if resident is None:  # they wrote moments ago; their record is still on its way
+        session.add(Resident(telegram_id=telegram_id, blocked_at=utcnow()))
+    else:
+        resident.blocked_at = utcnow()
 
 
 async def is_blocked(session: AsyncSession, *, telegram_id: int) -> bool:

@@ -332,6 +332,10 @@ class FakeTelegram:
         except BadRequest as refusal:
             response = self._error(name, bad_request(refusal.description))
         except ApiRefusal as refusal:
+            if refusal.status == 409 and _gone(request):
+                # A long poll whose client already left (a bot process that stopped): the
+                # conflict reaches nobody, and nobody provoked it.
+                return web.json_response({"ok": False, "error_code": 409})
             response = self._error(name, refusal)
         self._notify()
         delay = self._delays.get(name.lower(), self._delays.get(None, 0.0))
@@ -794,3 +798,8 @@ class FakeTelegram:
 
     async def _send_document(self, params: Params) -> Any:
         return await self._send_file(params, "document")
+
+
+def _gone(request: web.Request) -> bool:
+    """The client hung up while its request waited."""
+    return request.transport is None or request.transport.is_closing()

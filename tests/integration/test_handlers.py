@@ -35,6 +35,7 @@ from bot.core import Tapestry, seed_catalogue_if_empty
 from bot.db import migrate
 from bot.db.catalogue import load_catalogue
 from bot.db.engine import make_engine, make_session_factory
+from bot.db.residents import mark_blocked, touch_resident
 from bot.db.tables import Feedback, Resident, UnmatchedQuestion
 from bot.delivery import Delivery
 from bot.i18n import FSI, PDI
@@ -317,6 +318,7 @@ async def test_choosing_a_language_is_remembered(chat: Chat_) -> None:
 async def test_forget_deletes_the_resident_after_they_confirm(chat: Chat_) -> None:
     resident = chat.resident(user_id=11)
     [question] = await resident.send("/forget")
+    await chat.dispatcher["residents"].flush()  # written behind, within a second
     async with chat.app.sessions() as session:
         assert await session.get(Resident, 11) is not None
     await resident.press(question, "Yes, delete everything")
@@ -330,10 +332,30 @@ async def test_a_resident_who_blocked_the_bot_gets_nothing_more(chat: Chat_) -> 
         TelegramForbiddenError(method=None, message="Forbidden: bot was blocked by the user")  # type: ignore[arg-type]
     )
     await resident.send("/start")
+    await chat.dispatcher["residents"].flush()  # the visit, written behind the block
     async with chat.app.sessions() as session:
         record = await session.get(Resident, 12)
         assert record is not None and record.blocked_at is not None
     assert 12 in chat.delivery.blocked
+
+
+async def test_a_late_record_of_an_earlier_visit_does_not_lift_a_newer_block(
+    app: Tapestry,
+) -> None:
+    visit = dt.datetime.now(dt.UTC)
+    async with app.sessions() as session:
+        await mark_blocked(session, telegram_id=13)
+        await session.commit()
+    async with app.sessions() as session:
+        await touch_resident(session, telegram_id=13, seen=visit)  # before the block
+        await session.commit()
+        record = await session.get(Resident, 13)
+        assert record is not None and record.blocked_at is not None
+    async with app.sessions() as session:
+        await touch_resident(session, telegram_id=13)  # they write again
+        await session.commit()
+        record = await session.get(Resident, 13)
+        assert record is not None and record.blocked_at is None
 
 
 async def test_two_replicas_share_the_conversation_through_redis(app: Tapestry) -> None:
