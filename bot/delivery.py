@@ -228,10 +228,9 @@ class Delivery(BaseRequestMiddleware):
             waiter = heapq.heappop(self._waiters)
             if waiter.future.done():  # its sender was cancelled
                 continue
-            # From the planned slot, not from a late wake-up (a busy loop would otherwise send
-            # below the budget), but never more than one slot of catch-up at once.
-            planned = max(self._overall_free_at, now - self.overall_interval)
-            self._overall_free_at = planned + self.overall_interval
+            # From the later of the planned slot and now: a busy loop then sends a little below
+            # the budget (catching up would bunch sends past Telegram's one-second window).
+            self._overall_free_at = max(self._overall_free_at, now) + self.overall_interval
             waiter.future.set_result(None)
 
     def _forget_idle_chats(self, now: float) -> None:
