@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -13,7 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import gettext as _
@@ -51,13 +53,47 @@ class UserError(Exception):
     """A setting the bot cannot start with; said in one line."""
 
 
+CONVERSATION_TTL = 3600  # seconds a resident's latest search is kept (/privacy says so)
+
+
+class ForgetfulMemoryStorage(MemoryStorage):
+    """Memory storage that forgets a conversation an hour after it was last touched."""
+
+    def __init__(self, ttl: float = CONVERSATION_TTL, sweep_every: float = 60.0) -> None:
+        super().__init__()
+        self.ttl = ttl
+        self.sweep_every = sweep_every
+        self._touched: dict[StorageKey, float] = {}
+        self._swept = time.monotonic()
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        self._touch(key)
+        await super().set_state(key, state)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        self._touch(key)
+        await super().set_data(key, data)
+
+    def _touch(self, key: StorageKey) -> None:
+        now = time.monotonic()
+        self._touched[key] = now
+        if now - self._swept < self.sweep_every:
+            return
+        self._swept = now
+        for old in [k for k, at in self._touched.items() if now - at > self.ttl]:
+            del self._touched[old]
+            self.storage.pop(old, None)
+
+
 def make_storage(settings: Settings) -> BaseStorage:
     """FSM storage: Redis when configured (several replicas), else memory (one process)."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url, state_ttl=3600, data_ttl=3600)
-    return MemoryStorage()
+        return RedisStorage.from_url(
+            settings.redis_url, state_ttl=CONVERSATION_TTL, data_ttl=CONVERSATION_TTL
+        )
+    return ForgetfulMemoryStorage()
 
 
 def make_bot(settings: Settings, delivery: Delivery, session: BaseSession | None = None) -> Bot:

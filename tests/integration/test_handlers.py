@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramForbiddenError
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -29,7 +29,7 @@ from babel.messages.pofile import read_po
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import blocked_marker, make_bot, make_dispatcher
+from bot.app import ForgetfulMemoryStorage, blocked_marker, make_bot, make_dispatcher
 from bot.config import Settings
 from bot.core import Tapestry, seed_catalogue_if_empty
 from bot.db import migrate
@@ -395,3 +395,14 @@ async def test_a_crisis_that_asks_for_help_gets_the_lines_first_then_the_service
     assert "116 123" in replies[0].text and "999" in replies[0].text
     assert len(replies) == 2 and "🕒" in replies[1].text  # then the cards
     assert "abuse" in plain(replies[1].text).lower() or "refuge" in plain(replies[1].text).lower()
+
+
+async def test_a_conversation_is_forgotten_an_hour_after_it_was_last_touched() -> None:
+    storage = ForgetfulMemoryStorage(ttl=0.05, sweep_every=0)
+    old = StorageKey(bot_id=1, chat_id=5, user_id=5)
+    new = StorageKey(bot_id=1, chat_id=6, user_id=6)
+    await storage.set_data(old, {"search": {"text": "I need a food bank"}})
+    await asyncio.sleep(0.1)
+    await storage.set_data(new, {"search": {"text": "help with rent"}})
+    assert await storage.get_data(old) == {}
+    assert await storage.get_data(new) == {"search": {"text": "help with rent"}}
