@@ -99,8 +99,7 @@ class ResidentMiddleware(BaseMiddleware):
     resident in crisis must never wait on it.
     """
 
-    def __init__(self, app: Tapestry, delivery: Delivery | None, residents: Residents) -> None:
-        self.app = app
+    def __init__(self, delivery: Delivery | None, residents: Residents) -> None:
         self.delivery = delivery
         self.residents = residents
 
@@ -110,9 +109,10 @@ class ResidentMiddleware(BaseMiddleware):
         if user is not None and not user.is_bot:
             now = asyncio.get_running_loop().time()
             fresh, stored = self.residents.language(user.id, now)
-            was_blocked = self.delivery is not None and user.id in self.delivery.blocked
-            if was_blocked:
-                self.delivery.unblock(user.id)  # type: ignore[union-attr]
+            was_blocked = False
+            if self.delivery is not None and user.id in self.delivery.blocked:
+                self.delivery.unblock(user.id)
+                was_blocked = True
             if not fresh or was_blocked:
                 try:
                     stored = await self.residents.read(user.id)
@@ -172,10 +172,7 @@ class FloodControl(BaseMiddleware):
     A text that reads as a crisis is never held back nor dropped: it is answered at once.
     """
 
-    def __init__(
-        self, app: Tapestry, *, rate: float = 2.0, burst: int = 5, max_waiting: int = 10
-    ) -> None:
-        self.app = app
+    def __init__(self, *, rate: float = 2.0, burst: int = 5, max_waiting: int = 10) -> None:
         self.interval = 1.0 / rate
         self.burst = burst
         self.max_waiting = max_waiting

@@ -100,9 +100,10 @@ async def answer_question(
     for help of another kind ("he hits me, where can I go?"); crisis services would repeat
     the lines just sent."""
     search = await _new_search(state, topic=None, text=text, language=locale)
-    if quiet and not any(m.category not in (None, "crisis") for m in _find(app, locale, search)[0]):
+    found = _find(app, locale, search)
+    if quiet and not any(m.category not in (None, "crisis") for m in found[0]):
         return
-    await _send_page(message, app, locale, search, heading=None)
+    await _send_page(message, app, locale, search, heading=None, found=found)
 
 
 async def safety_answer(
@@ -228,11 +229,17 @@ def _find(app: Tapestry, locale: str, search: dict[str, Any]) -> tuple[list[Matc
 
 
 async def _send_page(
-    message: Message | Any, app: Tapestry, locale: str, search: dict[str, Any], heading: str | None
+    message: Message | Any,
+    app: Tapestry,
+    locale: str,
+    search: dict[str, Any],
+    heading: str | None,
+    found: tuple[list[Match], str] | None = None,
 ) -> None:
+    """One page of cards; `found` when the caller has already searched."""
     if message is None:
         return
-    matches, asked_in = _find(app, locale, search)
+    matches, asked_in = found or _find(app, locale, search)
     offset = search["offset"]
     page = matches[offset : offset + CARDS_PER_MESSAGE]
     if not page:
