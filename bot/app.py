@@ -18,6 +18,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
@@ -105,7 +106,7 @@ def make_bot(settings: Settings, delivery: Delivery, session: BaseSession | None
 def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStorage) -> Dispatcher:
     """The dispatcher with every router and middleware; `app` reaches handlers as `app`."""
     dispatcher = Dispatcher(storage=storage, app=app)
-    i18n = make_i18n(app.settings.locales_dir, app.settings.default_language)
+    i18n = dispatcher["i18n"] = make_i18n(app.settings.locales_dir, app.settings.default_language)
     locale = LocaleMiddleware(i18n, app.settings.languages, app.settings.default_language)
     flood = FloodControl()
     residents = dispatcher["residents"] = Residents(app)
@@ -149,8 +150,7 @@ async def run_bot(app: Tapestry) -> None:
     bot = make_bot(settings, delivery)
     dispatcher = make_dispatcher(app, delivery, make_storage(settings))
 
-    async def on_startup(bot: Bot) -> None:
-        i18n = make_i18n(settings.locales_dir, settings.default_language)
+    async def on_startup(bot: Bot, i18n: I18n) -> None:
         for language in (None, *settings.languages):  # None: anyone whose language we lack
             with i18n.context(), i18n.use_locale(language or settings.default_language):
                 await bot.set_my_commands(command_menu(), language_code=language)
