@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from html import escape
 from urllib.parse import quote_plus
 
@@ -41,12 +42,34 @@ def opening_label(resource: Resource, searcher: Searcher, now: dt.datetime, loca
     opens = searcher.next_opening(resource, now)
     if opens is None:
         return _("Closed now")
-    when = format_datetime(opens, "EEEE HH:mm", tzinfo=searcher.timezone, locale=locale)
+    when = _weekday_and_time(opens, searcher.timezone, locale)
     return _("Closed now, opens {when}").format(when=isolate(when, locale))
+
+
+@lru_cache(maxsize=4096)
+def _weekday_and_time(moment: dt.datetime, timezone: dt.tzinfo, locale: str) -> str:
+    return format_datetime(moment, "EEEE HH:mm", tzinfo=timezone, locale=locale)
 
 
 def render_card(resource: Resource, searcher: Searcher, now: dt.datetime, locale: str) -> str:
     """Name, summary, cost, referral, who it is for, hours, languages and how to reach it."""
+    before, after = _fixed_parts(resource, locale)
+    return f"{before}\n🕒 {opening_label(resource, searcher, now, locale)}\n{after}"
+
+
+# What a card says besides its opening hours changes only with the catalogue: rendered once
+# per resource and language. Keyed by the object's id, which a new catalogue does not reuse
+# while the entry holds the old object.
+_FIXED: dict[tuple[int, str], tuple[Resource, str, str]] = {}
+
+
+def _fixed_parts(resource: Resource, locale: str) -> tuple[str, str]:
+    key = (id(resource), locale)
+    cached = _FIXED.get(key)
+    if cached is not None and cached[0] is resource:
+        return cached[1], cached[2]
+    if len(_FIXED) > 50_000:
+        _FIXED.clear()
     name = resource.name.get(locale) or resource.name["en"]
     lines = [f"<b>{escape(isolate(name, locale))}</b>"]
     summary = resource.summary.get(locale)
@@ -59,15 +82,14 @@ def render_card(resource: Resource, searcher: Searcher, now: dt.datetime, locale
     eligibility = resource.eligibility.get(locale) or resource.eligibility.get("en")
     if eligibility:
         lines.append("👥 " + _("Who it is for: {who}").format(who=escape(eligibility)))
-    lines.append("🕒 " + opening_label(resource, searcher, now, locale))
     spoken = ", ".join(native_name(code) for code in resource.languages)
     if resource.interpreter:
         spoken = _("{languages}, and interpreters on request").format(languages=spoken)
-    lines.append("🗣 " + escape(spoken))
-    lines.extend(_contact_lines(resource, locale))
+    after = ["🗣 " + escape(spoken), *_contact_lines(resource, locale)]
     if resource.example:
-        lines.append("<i>" + _("(An example service for testing, not a real one.)") + "</i>")
-    return "\n".join(lines)
+        after.append("<i>" + _("(An example service for testing, not a real one.)") + "</i>")
+    _FIXED[key] = (resource, "\n".join(lines), "\n".join(after))
+    return _FIXED[key][1], _FIXED[key][2]
 
 
 def _contact_lines(resource: Resource, locale: str) -> list[str]:

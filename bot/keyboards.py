@@ -54,7 +54,9 @@ FILTERS = ("free", "open", "lang")
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
+    # Both fields are plain strings we made: built without pydantic's validation, which
+    # was a tenth of the time a search reply took.
+    return InlineKeyboardButton.model_construct(text=text, callback_data=data.pack())
 
 
 def rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:

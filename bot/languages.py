@@ -20,6 +20,7 @@ def is_known_language(code: str) -> bool:
     return code.isascii() and code.islower() and _locale(code) is not None
 
 
+@cache
 def native_name(code: str) -> str:
     """The language's name written in that language, e.g. 'polski' for pl."""
     locale = _locale(code)
@@ -35,6 +36,7 @@ def english_name(code: str) -> str:
     return (locale.get_display_name("en") if locale else None) or code
 
 
+@cache
 def is_rtl(code: str) -> bool:
     """True for right-to-left languages (Arabic, Urdu...)."""
     locale = _locale(code)

@@ -15,8 +15,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
 from bot.core import Tapestry
-from bot.db.residents import touch_resident
-from bot.db.tables import Resident
+from bot.db.residents import stored_languages, touch_residents
 from bot.delivery import Delivery
 from bot.i18n import choose_locale
 
@@ -47,6 +46,8 @@ class Residents:
         self._known: dict[int, _Known] = {}
         self._pending: dict[int, dt.datetime] = {}  # resident -> when they last wrote
         self._flusher: asyncio.Task[None] | None = None
+        self._reading: dict[int, asyncio.Future[str | None]] = {}
+        self._reader: asyncio.Task[None] | None = None
 
     def language(self, telegram_id: int, now: float) -> tuple[bool, str | None]:
         """(fresh, language): fresh when no database read is due."""
@@ -65,13 +66,37 @@ class Residents:
         self._pending.pop(telegram_id, None)
 
     async def read(self, telegram_id: int) -> str | None:
-        """The stored language, and a write of `last_seen` (and of no block) queued."""
-        async with self.app.sessions() as session:
-            resident = await session.get(Resident, telegram_id)
+        """The stored language, and a write of `last_seen` (and of no block) queued.
+
+        Reads that arrive together are answered by one query.
+        """
+        future = self._reading.get(telegram_id)
+        if future is None:
+            future = self._reading[telegram_id] = asyncio.get_running_loop().create_future()
+            if self._reader is None or self._reader.done():
+                self._reader = asyncio.create_task(self._read_together())
+        language = await asyncio.shield(future)
         self._pending[telegram_id] = dt.datetime.now(dt.UTC)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
-        return resident.language if resident is not None else None
+        return language
+
+    async def _read_together(self) -> None:
+        await asyncio.sleep(0)  # let the other updates of this batch ask too
+        while self._reading:
+            batch, self._reading = self._reading, {}
+            try:
+                async with self.app.sessions() as session:
+                    languages = await stored_languages(session, list(batch))
+            except Exception as error:
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(error)
+                        future.exception()  # retrieved here: its reader may have gone
+                continue
+            for telegram_id, future in batch.items():
+                if not future.done():
+                    future.set_result(languages.get(telegram_id))
 
     async def flush(self) -> None:
         """Write every queued resident now, in one transaction."""
@@ -80,8 +105,7 @@ class Residents:
             return
         try:
             async with self.app.sessions() as session:
-                for telegram_id, seen in sorted(pending.items()):
-                    await touch_resident(session, telegram_id=telegram_id, seen=seen)
+                await touch_residents(session, pending)
                 await session.commit()
         except Exception:
             log.exception("could not record %d residents; will try again", len(pending))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.db.tables import Feedback, Resident, Suggestion, UnmatchedQuestion, utcnow
 
@@ -18,7 +19,19 @@ async def touch_resident(
     """The resident, created on first contact; they wrote at `seen` (default now), which
     lifts a block marked before then (a write may reach the database after the block)."""
     seen = seen or utcnow()
-    resident = await session.get(Resident, telegram_id)
+    return _touch(session, telegram_id, await session.get(Resident, telegram_id), seen)
+
+
+async def touch_residents(session: AsyncSession, seen: dict[int, dt.datetime]) -> None:
+    """`touch_resident` for many residents, read in one query."""
+    known = await _residents(session, sorted(seen))
+    for telegram_id, moment in sorted(seen.items()):
+        _touch(session, telegram_id, known.get(telegram_id), moment)
+
+
+def _touch(
+    session: AsyncSession, telegram_id: int, resident: Resident | None, seen: dt.datetime
+) -> Resident:
     if resident is None:
         resident = Resident(telegram_id=telegram_id, first_seen=seen, last_seen=seen)
         session.add(resident)
@@ -27,6 +40,20 @@ async def touch_resident(
     if resident.blocked_at is not None and _utc(resident.blocked_at) <= seen:
         resident.blocked_at = None  # they wrote to us, so they have unblocked the bot
     return resident
+
+
+async def stored_languages(session: AsyncSession, telegram_ids: list[int]) -> dict[int, str | None]:
+    """The residents among `telegram_ids` who have written before, with their language."""
+    return {k: r.language for k, r in (await _residents(session, telegram_ids)).items()}
+
+
+async def _residents(session: AsyncSession, telegram_ids: list[int]) -> dict[int, Resident]:
+    found: dict[int, Resident] = {}
+    for start in range(0, len(telegram_ids), 500):
+        chunk = telegram_ids[start : start + 500]
+        rows = await session.scalars(select(Resident).where(col(Resident.telegram_id).in_(chunk)))
+        found.update((r.telegram_id, r) for r in rows)
+    return found
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

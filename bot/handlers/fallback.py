@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards as kb
 from bot.delivery import RecipientBlocked
+from bot.handlers.filters import HasText, LooksLikeCommand
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ async def on_error(event: ErrorEvent) -> bool:
 def make_router() -> Router:
     """A fresh router (a router belongs to one dispatcher; tests build several)."""
     router = Router(name="fallback")
-    router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(text_while_busy, F.text)
+    router.message.register(unknown_command, LooksLikeCommand())
+    router.message.register(text_while_busy, HasText())
     router.message.register(cannot_read)
     router.callback_query.register(unknown_button)
     router.errors.register(on_error)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -16,6 +16,7 @@ from aiogram.types import Message
 from bot import keyboards as kb
 from bot.core import Tapestry
 from bot.delivery import Priority, priority
+from bot.handlers.filters import HasText
 from bot.handlers.search import answer_question
 from bot.replies import crisis_lines
 from bot.safety.detector import Assessment
@@ -44,5 +45,5 @@ async def crisis(
 def make_router() -> Router:
     """A fresh router (a router belongs to one dispatcher; tests build several)."""
     router = Router(name="safety")
-    router.message.register(crisis, F.text, IsCrisis())
+    router.message.register(crisis, HasText(), IsCrisis())
     return router

@@ -18,6 +18,7 @@ from bot.cards import CARDS_PER_MESSAGE, render_card
 from bot.core import Tapestry
 from bot.db.residents import record_feedback, record_unmatched
 from bot.delivery import Priority, priority
+from bot.handlers.filters import HasText
 from bot.i18n import isolate
 from bot.replies import crisis_lines
 from bot.safety.detector import Assessment
@@ -314,7 +315,7 @@ def make_router() -> Router:
     router = Router(name="search")
     router.callback_query.register(show_topics, kb.MenuAction.filter(F.action == "topics"))
     router.callback_query.register(pick_topic, kb.PickTopic.filter())
-    router.message.register(question, StateFilter(None), F.text)
+    router.message.register(question, StateFilter(None), HasText())
     router.callback_query.register(safety_answer, kb.SafetyAnswer.filter())
     router.callback_query.register(more_results, kb.Page.filter())
     router.callback_query.register(toggle_filter, kb.Toggle.filter(F.name.in_(kb.FILTERS)))

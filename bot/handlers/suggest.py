@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards as kb
 from bot.core import Tapestry
 from bot.db.residents import record_suggestion
+from bot.handlers.filters import HasText
 
 MAX_SUGGESTION_CHARS = 1000
 
@@ -57,5 +58,5 @@ def make_router() -> Router:
     router = Router(name="suggest")
     router.callback_query.register(ask_for_suggestion, kb.MenuAction.filter(F.action == "suggest"))
     router.message.register(cancel, Command("cancel"), StateFilter(Suggesting.waiting))
-    router.message.register(take_suggestion, StateFilter(Suggesting.waiting), F.text)
+    router.message.register(take_suggestion, StateFilter(Suggesting.waiting), HasText())
     return router
