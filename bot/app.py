@@ -21,6 +21,7 @@ from aiogram.types import BotCommand
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.cases.service import Escalations
 from bot.config import Settings
 from bot.core import Tapestry
 from bot.db.residents import mark_blocked
@@ -30,10 +31,14 @@ from bot.i18n import make_i18n
 from bot.middlewares import (
     CrisisAssessment,
     FloodControl,
+    Lanes,
     LocaleMiddleware,
     ResidentMiddleware,
     Residents,
+    SettleOrdinaryUpdates,
 )
+from bot.polling import Poller
+from bot.scheduler import make_scheduler
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds that in-flight updates get to finish on SIGTERM
@@ -110,13 +115,16 @@ def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStora
     locale = LocaleMiddleware(i18n, app.settings.languages, app.settings.default_language)
     flood = FloodControl()
     residents = dispatcher["residents"] = Residents(app)
+    dispatcher["escalations"] = Escalations(app, i18n)
     dispatcher.shutdown.register(residents.flush)
+    dispatcher.update.outer_middleware(SettleOrdinaryUpdates())
+    dispatcher.message.outer_middleware(CrisisAssessment(app))
+    lanes = Lanes()
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ResidentMiddleware(delivery, residents))
         observer.outer_middleware(locale)
-    dispatcher.message.outer_middleware(CrisisAssessment(app))
-    for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(flood)
+        observer.outer_middleware(lanes)  # last: a resident slowed down holds no place
     dispatcher.include_routers(*get_routers())
     return dispatcher
 
@@ -134,11 +142,11 @@ def blocked_marker(app: Tapestry) -> Callable[[int], Awaitable[None]]:
     return mark
 
 
-async def _finish_in_flight(dispatcher: Dispatcher) -> None:
-    tasks = [t for t in dispatcher._handle_update_tasks if not t.done()]
-    if tasks:
-        log.info("finishing %d updates in flight", len(tasks))
-        await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+async def _finish_in_flight(tasks: set[asyncio.Task[Any]]) -> None:
+    waiting = [t for t in tasks if not t.done()]
+    if waiting:
+        log.info("finishing %d updates in flight", len(waiting))
+        await asyncio.wait(waiting, timeout=SHUTDOWN_GRACE)
 
 
 async def run_bot(app: Tapestry) -> None:
@@ -149,25 +157,33 @@ async def run_bot(app: Tapestry) -> None:
     )
     bot = make_bot(settings, delivery)
     dispatcher = make_dispatcher(app, delivery, make_storage(settings))
+    escalations: Escalations = dispatcher["escalations"]
+    scheduler = make_scheduler(escalations)
+    poller = (
+        None if settings.webhook_url else Poller(dispatcher, bot, timeout=settings.polling_timeout)
+    )
 
     async def on_startup(bot: Bot, i18n: I18n) -> None:
+        await escalations.start(bot)
+        scheduler.start()
         for language in (None, *settings.languages):  # None: anyone whose language we lack
             with i18n.context(), i18n.use_locale(language or settings.default_language):
                 await bot.set_my_commands(command_menu(), language_code=language)
 
     async def on_shutdown(bot: Bot) -> None:
-        # Handled updates are already confirmed: aiogram's next long poll carries their offset
-        # as soon as a batch is taken, so a restart does not answer them twice.
-        await _finish_in_flight(dispatcher)
+        if poller is not None:
+            await _finish_in_flight(poller.tasks)
+        scheduler.shutdown(wait=False)
+        await escalations.stop()
         await dispatcher.storage.close()
 
     dispatcher.startup.register(on_startup)
     dispatcher.shutdown.register(on_shutdown)
-    if settings.webhook_url:
+    if poller is None:
         await _run_webhook(app, bot, dispatcher)
     else:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dispatcher.start_polling(bot, polling_timeout=settings.polling_timeout)
+        await poller.run()
 
 
 def webhook_secret(settings: Settings) -> str:

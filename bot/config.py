@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LANGUAGES = ("en", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn", "uk")
@@ -42,6 +43,27 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Path("data") / "cache"  # what can be rebuilt from resources/
 
     max_results: int = 5
+
+    # Roles, seeded at start (comma-separated Telegram user ids); admins manage the rest.
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    volunteer_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    volunteer_chat_id: int | None = None  # a volunteers' group that gets every alert
+    # Crisis cases: minutes until...
+    realert_minutes: float = 3.0  # an unclaimed case is alerted again, to admins too
+    no_volunteer_minutes: float = 10.0  # the resident is told honestly nobody is free yet
+    volunteer_silence_minutes: float = 10.0  # a silent volunteer is reminded
+    requeue_minutes: float = 5.0  # ...and, still silent after the reminder, loses the case
+    transcript_days: float = 30.0  # case transcripts are deleted after this
+    timer_check_seconds: float = 15.0  # how often the timers look at the database
+
+    @field_validator("admin_ids", "volunteer_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return (value,)
+        return value
 
     @cached_property
     def crisis_dir(self) -> Path:

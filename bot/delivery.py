@@ -200,13 +200,9 @@ class Delivery(BaseRequestMiddleware):
             await asyncio.sleep(delay)
 
     async def _wait_for_slot(self, chat: int | None, level: Priority) -> None:
-        """An overall slot (most urgent first), then the chat's own (so sends keep its pace)."""
+        """The chat's own pace first, then an overall slot (most urgent first), so that every
+        send leaves right after its overall slot and the overall budget is never overrun."""
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(int(level), next(self._sequence), loop.create_future())
-        heapq.heappush(self._waiters, waiter)
-        if self._pump is None or self._pump.done():
-            self._pump = asyncio.create_task(self._release_waiters())
-        await waiter.future
         if chat is not None:
             bucket = self._chats.get(chat)
             if bucket is None:
@@ -216,6 +212,11 @@ class Delivery(BaseRequestMiddleware):
             delay = bucket.reserve(loop.time())
             if delay > 0:
                 await asyncio.sleep(delay)
+        waiter = _Waiter(int(level), next(self._sequence), loop.create_future())
+        heapq.heappush(self._waiters, waiter)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._release_waiters())
+        await waiter.future
 
     async def _release_waiters(self) -> None:
         """Let waiters go one per overall slot, the most urgent first."""

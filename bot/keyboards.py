@@ -43,14 +43,34 @@ class Helpful(CallbackData, prefix="h"):
 
 
 class SafetyAnswer(CallbackData, prefix="s"):
-    answer: str  # safe | help | talk
+    answer: str  # safe | help | talk | volunteer
 
 
 class ForgetMe(CallbackData, prefix="x"):
     confirm: bool
 
 
+class TakeCase(CallbackData, prefix="k"):
+    case: int
+
+
+class CaseAction(CallbackData, prefix="c"):
+    case: int
+    action: str  # back | note | close
+
+
+class CloseCase(CallbackData, prefix="o"):
+    case: int
+    outcome: str  # one of OUTCOMES
+
+
+class StaffAction(CallbackData, prefix="v"):
+    action: str  # remove
+    user: int
+
+
 FILTERS = ("free", "open", "lang")
+OUTCOMES = ("safe", "services", "emergency", "no_reply", "other")
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -129,6 +149,48 @@ def safety_check() -> InlineKeyboardMarkup:
             [button(_("I need help now"), SafetyAnswer(answer="help"))],
             [button(_("I'd like to talk to someone"), SafetyAnswer(answer="talk"))],
         ]
+    )
+
+
+def take_case(case: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("🙋 Take this case"), TakeCase(case=case))]]
+    )
+
+
+def case_controls(case: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("📝 Private note"), CaseAction(case=case, action="note"))],
+            [button(_("↩️ Hand back to the queue"), CaseAction(case=case, action="back"))],
+            [button(_("✅ Close the case"), CaseAction(case=case, action="close"))],
+        ]
+    )
+
+
+def outcome_labels() -> dict[str, str]:
+    return {
+        "safe": _("Safe for now"),
+        "services": _("Pointed to services"),
+        "emergency": _("Emergency services called"),
+        "no_reply": _("Stopped replying"),
+        "other": _("Other"),
+    }
+
+
+def case_outcomes(case: int) -> InlineKeyboardMarkup:
+    labels = outcome_labels()
+    buttons = [button(labels[o], CloseCase(case=case, outcome=o)) for o in OUTCOMES]
+    return InlineKeyboardMarkup(inline_keyboard=rows(buttons, 2))
+
+
+def remove_volunteer(user: int, label: str) -> list[InlineKeyboardButton]:
+    return [button(label, StaffAction(action="remove", user=user))]
+
+
+def talk_to_volunteer() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("💬 Talk to a volunteer"), SafetyAnswer(answer="volunteer"))]]
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
@@ -18,6 +18,8 @@ from bot.core import Tapestry
 from bot.db.residents import stored_languages, touch_residents
 from bot.delivery import Delivery
 from bot.i18n import choose_locale
+from bot.keyboards import SafetyAnswer
+from bot.polling import settle
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -123,6 +125,8 @@ class ResidentMiddleware(BaseMiddleware):
     resident in crisis must never wait on it.
     """
 
+    CRISIS_WAIT = 0.3  # seconds a crisis reply waits for the stored language
+
     def __init__(self, delivery: Delivery | None, residents: Residents) -> None:
         self.delivery = delivery
         self.residents = residents
@@ -138,17 +142,40 @@ class ResidentMiddleware(BaseMiddleware):
                 self.delivery.unblock(user.id)
                 was_blocked = True
             if not fresh or was_blocked:
+                assessment = data.get("assessment")
+                wait = self.CRISIS_WAIT if assessment is not None and assessment.crisis else None
                 try:
-                    stored = await self.residents.read(user.id)
+                    stored = await asyncio.wait_for(self.residents.read(user.id), wait)
                     self.residents.remember(user.id, stored, now)
+                except TimeoutError:
+                    log.warning("resident record slow; answering a crisis without it")
                 except Exception:
                     log.exception("resident record unavailable; answering without it")
         data["stored_language"] = stored
         return await handler(event, data)
 
 
+class SettleOrdinaryUpdates(BaseMiddleware):
+    """Settles the receipt (see bot/polling.py) of anything but a message or a button press
+    that could raise a crisis case; those settle it themselves."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        query = event.callback_query
+        could_escalate = event.message is not None or (
+            query is not None and (query.data or "").startswith(SafetyAnswer.__prefix__ + ":")
+        )
+        if not could_escalate:
+            settle(data)
+        return await handler(event, data)
+
+
 class CrisisAssessment(BaseMiddleware):
-    """Reads every text once for crisis or concern; handlers and flood control share it."""
+    """Reads every text once for crisis or concern; handlers and flood control share it.
+
+    It runs first, before the database is touched: a crisis is answered even when the
+    database is slow or down. Anything but a crisis settles its receipt here.
+    """
 
     MAX_CHARS = 4096  # all that Telegram lets a message hold
 
@@ -156,9 +183,36 @@ class CrisisAssessment(BaseMiddleware):
         self.app = app
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assessment = None
         if isinstance(event, Message) and event.text:
-            data["assessment"] = self.app.crisis.assess(event.text[: self.MAX_CHARS])
+            assessment = data["assessment"] = self.app.crisis.assess(event.text[: self.MAX_CHARS])
+        if assessment is None or not assessment.crisis:
+            settle(data)
         return await handler(event, data)
+
+
+class Lanes(BaseMiddleware):
+    """At most `ordinary` updates are worked on at once; a crisis (or an answer to "are you
+    safe?") never waits for a place.
+
+    A search reply costs a few milliseconds of CPU. With a thousand of them in flight, a crisis
+    message that arrives behind them would wait seconds for its turn on the event loop; with
+    the others waiting here (costing nothing), it is answered at once.
+    """
+
+    def __init__(self, ordinary: int = 16) -> None:
+        self.places = asyncio.Semaphore(ordinary)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assessment = data.get("assessment")
+        urgent = (assessment is not None and assessment.crisis) or (
+            isinstance(event, CallbackQuery)
+            and (event.data or "").startswith(SafetyAnswer.__prefix__ + ":")
+        )
+        if urgent:
+            return await handler(event, data)
+        async with self.places:
+            return await handler(event, data)
 
 
 class LocaleMiddleware(I18nMiddleware):
@@ -178,6 +232,9 @@ class LocaleMiddleware(I18nMiddleware):
             self.default,
         )
         data["locale"] = locale
+        escalations = data.get("escalations")
+        if user is not None and escalations is not None and user.id in escalations.index.staff:
+            await escalations.remember_language(user.id, locale)
         return locale
 
 

@@ -56,7 +56,7 @@ def help_text() -> str:
     )
 
 
-def privacy_text() -> str:
+def privacy_text(transcript_days: int) -> str:
     return _(
         "<b>Your privacy</b>\n"
         "• I keep your Telegram account ID (not your name or phone number), your chosen "
@@ -66,6 +66,8 @@ def privacy_text() -> str:
         "the question without anything that links it to you, so the organisers can add the "
         "services people need.\n"
         "• Your latest search is kept for about an hour so the buttons under it work.\n"
+        "• If you talk with one of our volunteers, what you both write is kept for {days} "
+        "days, so the team can look after you well, and then deleted.\n"
         "• I never share what you write with anyone outside the organisation.\n\n"
         "/forget deletes everything I hold about you."
-    )
+    ).format(days=transcript_days)

@@ -19,6 +19,7 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
     AnswerCallbackQuery,
+    CopyMessage,
     EditMessageReplyMarkup,
     EditMessageText,
     GetMe,
@@ -31,6 +32,7 @@ from aiogram.types import (
     Chat,
     InlineKeyboardMarkup,
     Message,
+    MessageId,
     Update,
     User,
 )
@@ -83,6 +85,8 @@ class LocalSession(BaseSession):
             )
             self.messages[message.message_id] = message
             return message
+        if isinstance(method, CopyMessage):
+            return MessageId(message_id=next(self._message_ids))
         if isinstance(method, EditMessageText | EditMessageReplyMarkup):
             return True
         if isinstance(method, AnswerCallbackQuery):
@@ -125,6 +129,7 @@ class Shell:
         from aiogram.fsm.storage.memory import MemoryStorage
 
         self.dispatcher = make_dispatcher(app, self.delivery, MemoryStorage())
+        self.dispatcher["escalations"].attach(self.bot)
         self.user = User(
             id=SHELL_USER_ID, is_bot=False, first_name="Resident", language_code=language or "en"
         )
@@ -134,6 +139,7 @@ class Shell:
         self._choices: list[tuple[str, str, Message]] = []
 
     async def start(self) -> None:
+        await self.dispatcher["escalations"].seed_roles()
         if self.language:
             async with self.app.sessions() as session:
                 await set_language(session, telegram_id=SHELL_USER_ID, language=self.language)

@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlmodel import Field, SQLModel
 
 # Constraint names are fixed so migrations name them the same way on SQLite and PostgreSQL.
@@ -182,4 +194,108 @@ class Suggestion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(max_length=1000)
     language: str = Field(max_length=8)
+    created: dt.datetime = _timestamp()
+
+
+class StaffMember(SQLModel, table=True):
+    """A volunteer or an admin (coordinator). Residents are never in this table."""
+
+    __tablename__ = "staff_member"
+
+    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    is_admin: bool = False
+    is_volunteer: bool = False
+    alias: str | None = Field(default=None, max_length=40)  # how residents see a volunteer
+    on_duty: bool = False
+    language: str = Field(default="en", max_length=8)  # what the bot speaks to them
+    blocked_at: dt.datetime | None = _optional_timestamp()  # they blocked the bot
+    added: dt.datetime = _timestamp()
+
+
+class Invite(SQLModel, table=True):
+    """A one-time link an admin hands a new volunteer."""
+
+    __tablename__ = "invite"
+
+    token: str = Field(primary_key=True, max_length=64)
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created: dt.datetime = _timestamp()
+    expires: dt.datetime = _timestamp()
+    used_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+_NOT_CLOSED = sql_text("status != 'closed'")
+
+
+class Case(SQLModel, table=True):
+    """An escalation: a resident in crisis (or asking for a person) and the volunteer on it.
+
+    Stored before the update that raised it is confirmed to Telegram; the timestamps are the
+    admins' record of how quickly it was answered.
+    """
+
+    __tablename__ = "crisis_case"
+    # At most one case a resident that is not closed, whichever replica raises it.
+    __table_args__ = (
+        Index(
+            "uq_crisis_case_open_resident", "resident_id", unique=True,
+            sqlite_where=_NOT_CLOSED, postgresql_where=_NOT_CLOSED,
+        ),
+    )  # fmt: skip
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    language: str = Field(max_length=8)
+    source_message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    text: str = Field(default="", max_length=4096)  # the message that raised it
+    reason: str = Field(max_length=16)  # crisis | help | talk
+    status: str = Field(default="open", max_length=8, index=True)  # open | taken | closed
+    volunteer_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    outcome: str | None = Field(default=None, max_length=16)
+    raised: dt.datetime = _timestamp()
+    taken: dt.datetime | None = _optional_timestamp()
+    first_answer: dt.datetime | None = _optional_timestamp()
+    closed: dt.datetime | None = _optional_timestamp()
+    queued: dt.datetime = _timestamp()  # when it last went (back) to the queue
+    realerted: dt.datetime | None = _optional_timestamp()
+    resident_told_wait: dt.datetime | None = _optional_timestamp()
+    volunteer_active: dt.datetime | None = _optional_timestamp()  # last word or take
+    reminded: dt.datetime | None = _optional_timestamp()
+
+
+class CaseAlert(SQLModel, table=True):
+    """One alert about a case to one chat (a volunteer, the volunteers' group, an admin):
+    an outbox row, sent and retried until Telegram has it."""
+
+    __tablename__ = "case_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(
+        sa_column=Column(
+            ForeignKey("crisis_case.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round: int = 0  # 0 first alert, 1 re-alert, 2... after a hand-back
+    state: str = Field(default="pending", max_length=8, index=True)  # pending|sent|done|gone
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    attempts: int = 0
+    next_attempt: dt.datetime = _timestamp()
+    sent: dt.datetime | None = _optional_timestamp()
+
+
+class CaseMessage(SQLModel, table=True):
+    """The transcript: what was said in a case, kept for a limited time (TRANSCRIPT_DAYS)."""
+
+    __tablename__ = "case_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(
+        sa_column=Column(
+            ForeignKey("crisis_case.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    sender: str = Field(max_length=10)  # resident | volunteer | note
+    text: str = Field(default="", max_length=4096)
+    relayed_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created: dt.datetime = _timestamp()

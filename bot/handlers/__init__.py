@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import fallback, safety, search, start, suggest
+from bot.handlers import admin, fallback, relay, safety, search, start, suggest, volunteer
 
 
 def get_routers() -> list[Router]:
-    return [m.make_router() for m in (safety, start, suggest, search, fallback)]
+    return [
+        m.make_router() for m in (safety, relay, volunteer, admin, start, suggest, search, fallback)
+    ]

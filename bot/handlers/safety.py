@@ -14,10 +14,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot import keyboards as kb
+from bot.cases import texts
+from bot.cases.service import Escalations
 from bot.core import Tapestry
 from bot.delivery import Priority, priority
 from bot.handlers.filters import HasText
 from bot.handlers.search import answer_question
+from bot.polling import Receipt
 from bot.replies import crisis_lines
 from bot.safety.detector import Assessment
 
@@ -32,11 +35,33 @@ class IsCrisis(Filter):
 
 
 async def crisis(
-    message: Message, app: Tapestry, locale: str, state: FSMContext, assessment: Assessment
+    message: Message,
+    app: Tapestry,
+    locale: str,
+    state: FSMContext,
+    assessment: Assessment,
+    escalations: Escalations,
+    receipt: Receipt | None = None,
 ) -> None:
     log.warning("crisis message (%s)", ", ".join(assessment.reasons[:3]))
     with priority(Priority.CRISIS):
         await message.answer(crisis_lines(locale), reply_markup=kb.back_to_topics())
+    # Only now the database: the lines must not wait for it, nor fail with it.
+    assert message.from_user is not None
+    raised = await escalations.raise_case(
+        resident_id=message.from_user.id, language=locale, message_id=message.message_id,
+        text=message.text or "", reason="crisis",
+    )  # fmt: skip
+    if receipt is not None:
+        receipt.settle()
+    if raised is not None:
+        case, created = raised
+        if not created:  # they are already in a case: their volunteer reads this too
+            await escalations.from_resident(message, case.id)  # type: ignore[arg-type]
+            return
+        if escalations.has_volunteers():
+            with priority(Priority.CRISIS):
+                await message.answer(texts.resident_alerted())
     # Then whatever local help the message asks for ("he hits me, where can I go?").
     await state.set_state(None)
     await answer_question(message, app, locale, state, message.text or "", quiet=True)

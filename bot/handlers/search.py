@@ -15,11 +15,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards as kb
 from bot.cards import CARDS_PER_MESSAGE, render_card
+from bot.cases import texts
+from bot.cases.service import Escalations
 from bot.core import Tapestry
 from bot.db.residents import record_feedback, record_unmatched
 from bot.delivery import Priority, priority
 from bot.handlers.filters import HasText
 from bot.i18n import isolate
+from bot.polling import Receipt
 from bot.replies import crisis_lines
 from bot.safety.detector import Assessment
 from bot.search.normalise import tokens
@@ -108,26 +111,51 @@ async def answer_question(
 
 
 async def safety_answer(
-    query: CallbackQuery, callback_data: kb.SafetyAnswer, app: Tapestry, locale: str
+    query: CallbackQuery,
+    callback_data: kb.SafetyAnswer,
+    app: Tapestry,
+    locale: str,
+    escalations: Escalations,
+    receipt: Receipt | None = None,
 ) -> None:
+    """The answers to "are you safe right now?"; "I need help now" raises a case."""
     await query.answer()
-    if query.message is None:
+    message = query.message
+    if not isinstance(message, Message):
+        if receipt is not None:
+            receipt.settle()
         return
-    if callback_data.answer == "help":
+    answer = callback_data.answer
+    if answer == "help":
         with priority(Priority.CRISIS):
-            await query.message.answer(crisis_lines(locale), reply_markup=kb.back_to_topics())
-    elif callback_data.answer == "talk":
-        await query.message.answer(
+            await message.answer(crisis_lines(locale), reply_markup=kb.back_to_topics())
+    if answer in ("help", "volunteer"):
+        raised = await escalations.raise_case(
+            resident_id=query.from_user.id, language=locale, message_id=message.message_id,
+            text="", reason="help" if answer == "help" else "talk",
+        )  # fmt: skip
+        if receipt is not None:
+            receipt.settle()
+        if raised is not None and raised[1] and escalations.has_volunteers():
+            with priority(Priority.CRISIS):
+                await message.answer(texts.resident_alerted())
+        elif answer == "volunteer" and not escalations.has_volunteers():
+            await message.answer(_("I'm sorry: no volunteers are available yet."))
+        return
+    if receipt is not None:
+        receipt.settle()
+    if answer == "talk":
+        await message.answer(
             _(
                 "Talking can really help. Samaritans listen at any hour: call {number}, free. "
                 "Here are some places where you can talk to someone:"
-            ).format(number=f"<b>{isolate('116 123', locale)}</b>")
+            ).format(number=f"<b>{isolate('116 123', locale)}</b>"),
+            reply_markup=kb.talk_to_volunteer() if escalations.has_volunteers() else None,
         )
-        if isinstance(query.message, Message):
-            talk = app.searcher.browse("peer-support", language=locale, limit=3)
-            await _send_matches(query.message, app, locale, talk)
+        talk = app.searcher.browse("peer-support", language=locale, limit=3)
+        await _send_matches(message, app, locale, talk)
     else:
-        await query.message.answer(
+        await message.answer(
             _(
                 "Thank you for letting me know. I'm here whenever you want to look for "
                 "support, day or night."

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards as kb
+from bot.cases.service import Escalations
 from bot.core import Tapestry
 from bot.db.residents import forget_resident, set_language
 from bot.middlewares import Residents
@@ -27,8 +28,8 @@ async def help_command(message: Message) -> None:
     await message.answer(help_text(), reply_markup=kb.main_menu())
 
 
-async def privacy_command(message: Message) -> None:
-    await message.answer(privacy_text())
+async def privacy_command(message: Message, app: Tapestry) -> None:
+    await message.answer(privacy_text(round(app.settings.transcript_days)))
 
 
 async def language_command(message: Message, app: Tapestry, locale: str) -> None:
@@ -46,7 +47,7 @@ async def menu(
     if callback_data.action == "help":
         await query.message.answer(help_text(), reply_markup=kb.main_menu())
     elif callback_data.action == "privacy":
-        await query.message.answer(privacy_text())
+        await query.message.answer(privacy_text(round(app.settings.transcript_days)))
     elif callback_data.action == "language":
         await query.message.answer(
             _("Choose your language:"),
@@ -82,8 +83,8 @@ async def pick_language(
 async def forget_command(message: Message) -> None:
     await message.answer(
         _(
-            "This deletes everything I hold about you: your Telegram account ID, your language "
-            "and when you last wrote. Are you sure?"
+            "This deletes everything I hold about you: your Telegram account ID, your language, "
+            "when you last wrote, and any chat with a volunteer. Are you sure?"
         ),
         reply_markup=kb.forget_confirmation(),
     )
@@ -95,6 +96,7 @@ async def forget(
     app: Tapestry,
     state: FSMContext,
     residents: Residents,
+    escalations: Escalations,
 ) -> None:
     await query.answer()
     if query.message is None:
@@ -102,6 +104,7 @@ async def forget(
     if not callback_data.confirm:
         await query.message.answer(_("Alright, nothing was deleted."))
         return
+    await escalations.forget_resident(query.from_user.id)
     async with app.sessions() as session:
         await forget_resident(session, telegram_id=query.from_user.id)
         await session.commit()

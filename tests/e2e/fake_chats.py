@@ -209,11 +209,20 @@ class Resident:
         if chosen is None or chosen.callback_data is None:
             labels = [b.text for b in buttons]
             raise AssertionError(f"no callback button {text or data!r} under the message: {labels}")
+        return self._push_press(current, chosen.callback_data)
+
+    def press_forged(self, message: StoredMessage, data: str) -> CallbackQuery:
+        """What a modified client can send: any callback data, under any bot message."""
+        current = self.message(message.message_id)
+        assert current is not None and current.from_bot
+        return self._push_press(current, data)
+
+    def _push_press(self, current: StoredMessage, data: str) -> CallbackQuery:
         query = CallbackQuery(
             id=str(next(_callback_ids)),
             resident_id=self.id,
             message_id=current.message_id,
-            data=chosen.callback_data,
+            data=data,
             created_at=self.fake.now(),
         )
         self.fake.callback_queries[query.id] = query
