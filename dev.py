@@ -54,6 +54,10 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON": sys.executable}
+    if argv[0] == "test":
+        # Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set (as on the project's
+        # machines) each `bot run` the tests start would compile aiogram afresh.
+        env["UV_COMPILE_BYTECODE"] = "1"
     uv = str(_uv())
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)

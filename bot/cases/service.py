@@ -281,7 +281,11 @@ class Escalations:
             won = await db.claim_case(session, case_id=case_id, volunteer_id=volunteer_id, now=now)
             await session.commit()
             case = await session.get(Case, case_id)
-            alerts = await db.alerts_of(session, case_id=case_id) if won else []
+            alerts = [  # those still asking someone to take it (not an earlier round's)
+                a
+                for a in (await db.alerts_of(session, case_id=case_id) if won else [])
+                if a.state in ("pending", "sent")
+            ]
             if won:
                 await session.execute(
                     update(CaseAlert)

@@ -14,7 +14,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from bot import keyboards as kb
 from bot.cases import texts
@@ -33,10 +33,11 @@ async def is_admin(app: Tapestry, user_id: int) -> bool:
 
 
 def _minutes(span: dt.timedelta | None, locale: str) -> str:
+    """ "2.5 min", "2,5 хв": Babel knows the unit in every language."""
     if span is None:
         return "–"
-    minutes = format_decimal(span.total_seconds() / 60, "0.0", locale=locale)
-    return _("{minutes} min").format(minutes=minutes)
+    minutes = span.total_seconds() / 60
+    return format_unit(minutes, "duration-minute", length="short", format="0.0", locale=locale)
 
 
 async def volunteers_command(message: Message, app: Tapestry) -> None:

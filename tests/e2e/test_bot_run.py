@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -22,7 +23,7 @@ import pytest_asyncio
 
 from tests.e2e.fake_api import FakeTelegram
 from tests.e2e.fake_chats import Resident, StoredMessage
-from tests.integration.test_handlers import WELCOME, translated
+from tests.integration.test_handlers import WELCOME, _seeded_database, translated
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -40,6 +41,9 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        if not self.database.exists():  # migrated and seeded once for the whole run (seconds)
+            seeded, _ = await asyncio.to_thread(_seeded_database)
+            shutil.copy(seeded, self.database)
         base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WEBHOOK_URL")}
         env = {
             **base,
