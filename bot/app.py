@@ -33,6 +33,7 @@ from bot.middlewares import (
     FloodControl,
     Lanes,
     LocaleMiddleware,
+    PrivateChatsOnly,
     ResidentMiddleware,
     Residents,
     SettleOrdinaryUpdates,
@@ -118,6 +119,7 @@ def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStora
     dispatcher["escalations"] = Escalations(app, i18n)
     dispatcher.shutdown.register(residents.flush)
     dispatcher.update.outer_middleware(SettleOrdinaryUpdates())
+    dispatcher.message.outer_middleware(PrivateChatsOnly())
     dispatcher.message.outer_middleware(CrisisAssessment(app))
     lanes = Lanes()
     for observer in (dispatcher.message, dispatcher.callback_query):

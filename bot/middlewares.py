@@ -170,6 +170,17 @@ class SettleOrdinaryUpdates(BaseMiddleware):
         return await handler(event, data)
 
 
+class PrivateChatsOnly(BaseMiddleware):
+    """Messages are answered in private chats only. In the volunteers' group (which gets
+    alerts and whose members press "Take this case") the bot stays quiet."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Message) and event.chat.type != "private":
+            settle(data)
+            return None
+        return await handler(event, data)
+
+
 class CrisisAssessment(BaseMiddleware):
     """Reads every text once for crisis or concern; handlers and flood control share it.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.methods import CopyMessage, EditMessageText, SendMessage
+from aiogram.types import Chat, Message, Update, User
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -401,3 +402,16 @@ async def test_coordinators_add_remove_and_invite_volunteers(desk: Desk) -> None
     assert again.text == "This invite link has been used or has expired."
     [not_admin] = await desk.chat.resident(user_id=905).send("/addvolunteer 905")
     assert "is now a volunteer" not in not_admin.text
+
+
+async def test_the_bot_stays_quiet_in_the_volunteers_group(desk: Desk) -> None:
+    member = User(id=901, is_bot=False, first_name="Sam")
+    for text in ("I need a food bank", "/start", "I want to end it all tonight"):
+        message = Message(
+            message_id=next(desk.chat.ids), date=dt.datetime.now(dt.UTC), text=text,
+            chat=Chat(id=GROUP, type="supergroup", title="Volunteers"), from_user=member,
+        )  # fmt: skip
+        replies = await desk.chat.feed(Update(update_id=next(desk.chat.ids), message=message))
+        assert replies == []
+    async with desk.app.sessions() as session:
+        assert (await session.scalars(select(Case))).all() == []
