@@ -193,9 +193,6 @@ class Escalations:
                 await asyncio.wait_for(self._wake.wait(), timeout=PUMP_EVERY)
             self._wake.clear()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def send_due_alerts(self) -> int:
         """Send every alert that is due; each is retried until Telegram has it. Returns how
         many were sent."""

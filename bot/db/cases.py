@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -447,7 +447,3 @@ async def forget_cases(session: AsyncSession, *, resident_id: int) -> list[int]:
             update(Case).where(col(Case.id).in_(ids)).values(text="", resident_id=None)
         )
     return [i for i in ids if i is not None]
-
-
-async def count_cases(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Case)) or 0)
