@@ -155,16 +155,20 @@ class ResidentMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+def _answers_are_you_safe(event: TelegramObject | None) -> bool:
+    """A press of "I'm safe / I need help now / talk to someone": it may raise a case."""
+    return isinstance(event, CallbackQuery) and (event.data or "").startswith(
+        SafetyAnswer.__prefix__ + ":"
+    )
+
+
 class SettleOrdinaryUpdates(BaseMiddleware):
     """Settles the receipt (see bot/polling.py) of anything but a message or a button press
     that could raise a crisis case; those settle it themselves."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        query = event.callback_query
-        could_escalate = event.message is not None or (
-            query is not None and (query.data or "").startswith(SafetyAnswer.__prefix__ + ":")
-        )
+        could_escalate = event.message is not None or _answers_are_you_safe(event.callback_query)
         if not could_escalate:
             settle(data)
         return await handler(event, data)
@@ -216,10 +220,7 @@ class Lanes(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assessment = data.get("assessment")
-        urgent = (assessment is not None and assessment.crisis) or (
-            isinstance(event, CallbackQuery)
-            and (event.data or "").startswith(SafetyAnswer.__prefix__ + ":")
-        )
+        urgent = (assessment is not None and assessment.crisis) or _answers_are_you_safe(event)
         if urgent:
             return await handler(event, data)
         async with self.places:

@@ -25,7 +25,7 @@ from bot import keyboards as kb
 from bot.cases import texts
 from bot.core import Tapestry
 from bot.db import cases as db
-from bot.db.tables import Case, CaseAlert, StaffMember, utcnow
+from bot.db.tables import Case, CaseAlert, utcnow
 from bot.delivery import Priority, RecipientBlocked, priority
 
 log = logging.getLogger(__name__)
@@ -129,11 +129,7 @@ class Escalations:
             return
         member.language = locale
         async with self.app.sessions() as session:
-            await session.execute(
-                update(StaffMember)
-                .where(col(StaffMember.telegram_id) == staff_id)
-                .values(language=locale)
-            )
+            await db.update_staff(session, telegram_id=staff_id, language=locale)
             await session.commit()
 
     def staff_locale(self, chat_id: int) -> str:
@@ -220,11 +216,7 @@ class Escalations:
             values.update(message_id=message_id, sent=self.clock())
         async with self.app.sessions() as session:
             if state == "gone":
-                await session.execute(
-                    update(StaffMember)
-                    .where(col(StaffMember.telegram_id) == alert.chat_id)
-                    .values(blocked_at=self.clock())
-                )
+                await db.update_staff(session, telegram_id=alert.chat_id, blocked_at=self.clock())
             recorded = await session.execute(
                 update(CaseAlert)
                 .where(col(CaseAlert.id) == alert.id, col(CaseAlert.state) == "pending")

@@ -67,6 +67,13 @@ async def list_staff(session: AsyncSession) -> list[StaffMember]:
     return list(rows)
 
 
+async def update_staff(session: AsyncSession, *, telegram_id: int, **values: object) -> None:
+    """Set columns of one staff member (duty, alias, language, blocked)."""
+    await session.execute(
+        update(StaffMember).where(col(StaffMember.telegram_id) == telegram_id).values(values)
+    )
+
+
 async def set_volunteer(session: AsyncSession, *, telegram_id: int, volunteer: bool) -> bool:
     """Add or remove the volunteer role. False if there was nothing to change."""
     member = await session.get(StaffMember, telegram_id)

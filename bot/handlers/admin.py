@@ -10,7 +10,6 @@ import datetime as dt
 from html import escape
 
 from aiogram import Bot, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -21,15 +20,10 @@ from bot.cases import texts
 from bot.cases.service import Escalations
 from bot.core import Tapestry
 from bot.db import cases as db
+from bot.handlers.filters import HasRole, has_role
 from bot.handlers.volunteer import INVITE_PREFIX
 
 STATS_DAYS = 30
-
-
-async def is_admin(app: Tapestry, user_id: int) -> bool:
-    async with app.sessions() as session:
-        member = await db.get_staff(session, user_id)
-    return member is not None and member.is_admin
 
 
 def _minutes(span: dt.timedelta | None, locale: str) -> str:
@@ -41,9 +35,6 @@ def _minutes(span: dt.timedelta | None, locale: str) -> str:
 
 
 async def volunteers_command(message: Message, app: Tapestry) -> None:
-    assert message.from_user is not None
-    if not await is_admin(app, message.from_user.id):
-        raise SkipHandler
     async with app.sessions() as session:
         staff = await db.list_staff(session)
     volunteers = [m for m in staff if m.is_volunteer]
@@ -68,22 +59,18 @@ async def volunteers_command(message: Message, app: Tapestry) -> None:
         "\n".join(lines),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None,
     )
-    return None
 
 
 async def _change_volunteer(
     message: Message, command: CommandObject, app: Tapestry, escalations: Escalations, add: bool
 ) -> None:
-    assert message.from_user is not None
-    if not await is_admin(app, message.from_user.id):
-        raise SkipHandler
     argument = (command.args or "").strip()
     if not argument.isdigit():
         await message.answer(
             _("Please give a Telegram user id (digits only), for example: /{command} 123456789")
             .format(command=command.command)
         )  # fmt: skip
-        return None
+        return
     async with app.sessions() as session:
         changed = await db.set_volunteer(session, telegram_id=int(argument), volunteer=add)
         await session.commit()
@@ -93,7 +80,6 @@ async def _change_volunteer(
     else:
         reply = _("{id} is no longer a volunteer.") if changed else _("{id} was not a volunteer.")
     await message.answer(reply.format(id=argument))
-    return None
 
 
 async def add_volunteer(
@@ -111,7 +97,7 @@ async def remove_volunteer_command(
 async def remove_volunteer_button(
     query: CallbackQuery, callback_data: kb.StaffAction, app: Tapestry, escalations: Escalations
 ) -> None:
-    if not await is_admin(app, query.from_user.id):
+    if not await has_role(app, query.from_user.id, "admin"):
         await query.answer(_("This button is only for coordinators."), show_alert=True)
         return
     async with app.sessions() as session:
@@ -128,8 +114,6 @@ async def invite_command(
     message: Message, app: Tapestry, bot: Bot, escalations: Escalations
 ) -> None:
     assert message.from_user is not None
-    if not await is_admin(app, message.from_user.id):
-        raise SkipHandler
     async with app.sessions() as session:
         token = await db.create_invite(
             session, created_by=message.from_user.id, now=escalations.clock()
@@ -142,15 +126,11 @@ async def invite_command(
             days=db.INVITE_DAYS, link=escape(link)
         )
     )
-    return None
 
 
 async def cases_command(
     message: Message, app: Tapestry, escalations: Escalations, locale: str
 ) -> None:
-    assert message.from_user is not None
-    if not await is_admin(app, message.from_user.id):
-        raise SkipHandler
     since = escalations.clock() - dt.timedelta(days=STATS_DAYS)
     async with app.sessions() as session:
         stats = await db.case_stats(session, since=since)
@@ -195,15 +175,15 @@ async def cases_command(
         ),
     ]
     await message.answer("\n".join(lines))
-    return None
 
 
 def make_router() -> Router:
     router = Router(name="admin")
-    router.message.register(volunteers_command, Command("volunteers"))
-    router.message.register(add_volunteer, Command("addvolunteer"))
-    router.message.register(remove_volunteer_command, Command("removevolunteer"))
-    router.message.register(invite_command, Command("invite"))
-    router.message.register(cases_command, Command("cases"))
+    admin = HasRole("admin")
+    router.message.register(volunteers_command, Command("volunteers"), admin)
+    router.message.register(add_volunteer, Command("addvolunteer"), admin)
+    router.message.register(remove_volunteer_command, Command("removevolunteer"), admin)
+    router.message.register(invite_command, Command("invite"), admin)
+    router.message.register(cases_command, Command("cases"), admin)
     router.callback_query.register(remove_volunteer_button, kb.StaffAction.filter())
     return router

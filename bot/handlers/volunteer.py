@@ -17,16 +17,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import update
-from sqlmodel import col
 
 from bot import keyboards as kb
 from bot.cases import texts
 from bot.cases.service import Escalations
 from bot.core import Tapestry
 from bot.db import cases as db
-from bot.db.tables import Case, StaffMember
-from bot.handlers.filters import HasText
+from bot.db.tables import Case
+from bot.handlers.filters import HasRole, HasText, has_role
 
 log = logging.getLogger(__name__)
 MAX_ALIAS = 40
@@ -37,12 +35,6 @@ class Noting(StatesGroup):
     writing = State()  # the next text is a private note on the case in the state's data
 
 
-async def volunteer_role(app: Tapestry, user_id: int) -> StaffMember | None:
-    async with app.sessions() as session:
-        member = await db.get_staff(session, user_id)
-    return member if member is not None and member.is_volunteer else None
-
-
 async def not_for_you(query: CallbackQuery) -> None:
     await query.answer(_("This button is only for volunteers."), show_alert=True)
 
@@ -50,7 +42,7 @@ async def not_for_you(query: CallbackQuery) -> None:
 async def take_case(
     query: CallbackQuery, callback_data: kb.TakeCase, app: Tapestry, escalations: Escalations
 ) -> None:
-    if await volunteer_role(app, query.from_user.id) is None:
+    if not await has_role(app, query.from_user.id, "volunteer"):
         log.warning("user %s pressed a claim button without the role", query.from_user.id)
         await not_for_you(query)
         return
@@ -87,7 +79,7 @@ async def case_action(
     state: FSMContext,
 ) -> None:
     user = query.from_user.id
-    if await volunteer_role(app, user) is None:
+    if not await has_role(app, user, "volunteer"):
         await not_for_you(query)
         return
     case = await _own_case(app, callback_data.case, user)
@@ -140,7 +132,7 @@ async def close_case(
 ) -> None:
     user = query.from_user.id
     labels = kb.outcome_labels()
-    if await volunteer_role(app, user) is None:
+    if not await has_role(app, user, "volunteer"):
         await not_for_you(query)
         return
     if callback_data.outcome not in labels:
@@ -159,48 +151,34 @@ async def close_case(
 
 async def duty_command(message: Message, command: CommandObject, app: Tapestry) -> None:
     assert message.from_user is not None
-    if await volunteer_role(app, message.from_user.id) is None:
-        raise SkipHandler  # not a volunteer: an unknown command, as for anyone
     choice = (command.args or "").strip().lower()
     if choice not in ("on", "off"):
         await message.answer(_("Use /duty on or /duty off."))
-        return None
+        return
     async with app.sessions() as session:
-        await session.execute(
-            update(StaffMember)
-            .where(col(StaffMember.telegram_id) == message.from_user.id)
-            .values(on_duty=choice == "on")
-        )
+        await db.update_staff(session, telegram_id=message.from_user.id, on_duty=choice == "on")
         await session.commit()
     if choice == "on":
         await message.answer(_("You're on duty: crisis alerts come to you first. Thank you."))
     else:
         await message.answer(_("You're off duty. Alerts reach you only when nobody is on duty."))
-    return None
 
 
 async def alias_command(
     message: Message, command: CommandObject, app: Tapestry, escalations: Escalations
 ) -> None:
     assert message.from_user is not None
-    if await volunteer_role(app, message.from_user.id) is None:
-        raise SkipHandler
     alias = " ".join((command.args or "").split())[:MAX_ALIAS]
     if not alias or alias.startswith("/"):
         await message.answer(
             _("Send /alias followed by the name residents should see, for example: /alias Sam")
         )
-        return None
+        return
     async with app.sessions() as session:
-        await session.execute(
-            update(StaffMember)
-            .where(col(StaffMember.telegram_id) == message.from_user.id)
-            .values(alias=alias)
-        )
+        await db.update_staff(session, telegram_id=message.from_user.id, alias=alias)
         await session.commit()
     await escalations.refresh()
     await message.answer(_("Residents will see you as {alias}.").format(alias=escape(alias)))
-    return None
 
 
 async def join_with_invite(
@@ -217,7 +195,7 @@ async def join_with_invite(
         await session.commit()
     if not joined:
         await message.answer(_("This invite link has been used or has expired."))
-        return None
+        return
     await escalations.refresh()
     await message.answer(
         _(
@@ -225,7 +203,6 @@ async def join_with_invite(
             "example /alias Sam. Then use /duty on when you can take crisis alerts."
         )
     )
-    return None
 
 
 def make_router() -> Router:
@@ -235,6 +212,7 @@ def make_router() -> Router:
     router.callback_query.register(case_action, kb.CaseAction.filter())
     router.callback_query.register(close_case, kb.CloseCase.filter())
     router.message.register(write_note, StateFilter(Noting.writing), HasText())
-    router.message.register(duty_command, Command("duty"))
-    router.message.register(alias_command, Command("alias"))
+    # To anyone else these are unknown commands, as for any resident.
+    router.message.register(duty_command, Command("duty"), HasRole("volunteer"))
+    router.message.register(alias_command, Command("alias"), HasRole("volunteer"))
     return router
