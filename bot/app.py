@@ -21,6 +21,7 @@ from aiogram.types import BotCommand
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.cards import warm_up
 from bot.cases.service import Escalations
 from bot.config import Settings
 from bot.core import Tapestry
@@ -166,6 +167,7 @@ async def run_bot(app: Tapestry) -> None:
     )
 
     async def on_startup(bot: Bot, i18n: I18n) -> None:
+        warm_up(app.searcher, settings.languages, i18n)
         await escalations.start(bot)
         scheduler.start()
         for language in (None, *settings.languages):  # None: anyone whose language we lack

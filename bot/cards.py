@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import lru_cache
 from html import escape
 from urllib.parse import quote_plus
 
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
@@ -90,6 +92,19 @@ def _fixed_parts(resource: Resource, locale: str) -> tuple[str, str]:
         after.append("<i>" + _("(An example service for testing, not a real one.)") + "</i>")
     _FIXED[key] = (resource, "\n".join(lines), "\n".join(after))
     return _FIXED[key][1], _FIXED[key][2]
+
+
+def warm_up(
+    searcher: Searcher, languages: Sequence[str], i18n: I18n, per_language: int = 30
+) -> None:
+    """Render a few cards in every language at start, so the first residents do not wait for
+    Babel's locale data and the translations to load."""
+    now = dt.datetime.now(searcher.timezone)
+    for locale in languages:
+        with i18n.context(), i18n.use_locale(locale):
+            for resource in searcher.catalogue.resources[:per_language]:
+                render_card(resource, searcher, now, locale)
+            _weekday_and_time(now.replace(second=0, microsecond=0), searcher.timezone, locale)
 
 
 def _contact_lines(resource: Resource, locale: str) -> list[str]:
