@@ -23,11 +23,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.cards import warm_up
 from bot.cases.service import Escalations
+from bot.checkins.service import CheckIns
 from bot.config import Settings
 from bot.core import Tapestry
 from bot.db.residents import mark_blocked
 from bot.delivery import Delivery
 from bot.handlers import get_routers
+from bot.handlers.checkin import mark_reply_to_nudge
 from bot.i18n import make_i18n
 from bot.middlewares import (
     CrisisAssessment,
@@ -51,6 +53,8 @@ def command_menu() -> list[BotCommand]:
     return [
         BotCommand(command="start", description=_("Start again")),
         BotCommand(command="help", description=_("How I can help")),
+        BotCommand(command="checkin", description=_("Check-ins: how often, pause or stop")),
+        BotCommand(command="mood", description=_("My answers to check-ins")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="privacy", description=_("What I keep about you")),
         BotCommand(command="forget", description=_("Delete everything about me")),
@@ -118,6 +122,7 @@ def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStora
     flood = FloodControl()
     residents = dispatcher["residents"] = Residents(app)
     dispatcher["escalations"] = Escalations(app, i18n)
+    dispatcher["checkins"] = CheckIns(app, i18n)
     dispatcher.shutdown.register(residents.flush)
     dispatcher.update.outer_middleware(SettleOrdinaryUpdates())
     dispatcher.message.outer_middleware(PrivateChatsOnly())
@@ -128,6 +133,7 @@ def make_dispatcher(app: Tapestry, delivery: Delivery | None, storage: BaseStora
         observer.outer_middleware(locale)
         observer.outer_middleware(flood)
         observer.outer_middleware(lanes)  # last: a resident slowed down holds no place
+    dispatcher.message.outer_middleware(mark_reply_to_nudge)
     dispatcher.include_routers(*get_routers())
     return dispatcher
 
@@ -161,7 +167,8 @@ async def run_bot(app: Tapestry) -> None:
     bot = make_bot(settings, delivery)
     dispatcher = make_dispatcher(app, delivery, make_storage(settings))
     escalations: Escalations = dispatcher["escalations"]
-    scheduler = make_scheduler(escalations)
+    checkins: CheckIns = dispatcher["checkins"]
+    scheduler = make_scheduler(escalations, checkins)
     poller = (
         None if settings.webhook_url else Poller(dispatcher, bot, timeout=settings.polling_timeout)
     )
@@ -169,6 +176,7 @@ async def run_bot(app: Tapestry) -> None:
     async def on_startup(bot: Bot, i18n: I18n) -> None:
         warm_up(app.searcher, settings.languages, i18n)
         await escalations.start(bot)
+        checkins.attach(bot)
         scheduler.start()
         for language in (None, *settings.languages):  # None: anyone whose language we lack
             with i18n.context(), i18n.use_locale(language or settings.default_language):
@@ -177,6 +185,7 @@ async def run_bot(app: Tapestry) -> None:
     async def on_shutdown(bot: Bot) -> None:
         if poller is not None:
             await _finish_in_flight(poller.tasks)
+        checkins.stop()
         scheduler.shutdown(wait=False)
         await escalations.stop()
         await dispatcher.storage.close()

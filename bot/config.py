@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     requeue_minutes: float = 5.0  # ...and, still silent after the reminder, loses the case
     transcript_days: float = 30.0  # case transcripts are deleted after this
     timer_check_seconds: float = 15.0  # how often the timers look at the database
+    checkin_poll_seconds: float = 10.0  # how often due check-ins are looked for
 
     @field_validator("admin_ids", "volunteer_ids", mode="before")
     @classmethod

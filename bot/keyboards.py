@@ -12,6 +12,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.checkins import texts as ct
+from bot.checkins.schedule import FREQUENCIES, PARTS_OF_DAY
 from bot.languages import native_name
 
 
@@ -50,6 +52,19 @@ class ForgetMe(CallbackData, prefix="x"):
     confirm: bool
 
 
+class CheckinStep(CallbackData, prefix="i"):
+    action: str  # start | freq | when | zone | pause | resume | stop | change | cancel
+    value: str = ""
+
+
+class NudgeAnswer(CallbackData, prefix="n"):
+    answer: str  # 1..5 (a mood) | talk | stop
+
+
+class MoodHistory(CallbackData, prefix="d"):
+    action: str  # delete | confirm | keep
+
+
 class TakeCase(CallbackData, prefix="k"):
     case: int
 
@@ -86,6 +101,7 @@ def main_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [button(_("🧭 Find help by topic"), MenuAction(action="topics"))],
+            [button(_("🌱 Check-ins"), CheckinStep(action="start"))],
             [
                 button(_("🌐 Language"), MenuAction(action="language")),
                 button(_("➕ Suggest a service"), MenuAction(action="suggest")),
@@ -205,4 +221,90 @@ def forget_confirmation() -> InlineKeyboardMarkup:
 def back_to_topics() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[button(_("🧭 Find help by topic"), MenuAction(action="topics"))]]
+    )
+
+
+# --- check-ins -------------------------------------------------------------------------------
+
+
+def checkin_frequency() -> InlineKeyboardMarkup:
+    choices = [button(ct.frequency_label(f), CheckinStep(action="freq", value=f))
+               for f in FREQUENCIES]  # fmt: skip
+    return InlineKeyboardMarkup(
+        inline_keyboard=[*rows(choices, 1), [button(_("Not now"), CheckinStep(action="cancel"))]]
+    )
+
+
+def checkin_part_of_day() -> InlineKeyboardMarkup:
+    choices = [button(ct.part_of_day_label(p), CheckinStep(action="when", value=p))
+               for p in (*PARTS_OF_DAY, "exact")]  # fmt: skip
+    return InlineKeyboardMarkup(inline_keyboard=rows(choices, 1))
+
+
+def checkin_zones(labels: list[str]) -> InlineKeyboardMarkup:
+    """Labels in the order of schedule.ZONES; the button carries the position."""
+    choices = [button(label, CheckinStep(action="zone", value=str(i)))
+               for i, label in enumerate(labels)]  # fmt: skip
+    return InlineKeyboardMarkup(inline_keyboard=rows(choices, 1))
+
+
+def checkin_cancel() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("Cancel"), CheckinStep(action="cancel"))]]
+    )
+
+
+def checkin_settings(paused: bool) -> InlineKeyboardMarkup:
+    pause = (button(_("▶️ Resume now"), CheckinStep(action="resume")) if paused
+             else button(_("⏸ Pause for a week"), CheckinStep(action="pause")))  # fmt: skip
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("✏️ Change"), CheckinStep(action="change")), pause],
+            [button(_("🔕 Stop check-ins"), CheckinStep(action="stop"))],
+        ]
+    )
+
+
+def offer_checkins() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("🌱 Set up check-ins"), CheckinStep(action="start"))]]
+    )
+
+
+def nudge() -> InlineKeyboardMarkup:
+    moods = [button(ct.mood_label(score), NudgeAnswer(answer=str(score))) for score in range(1, 6)]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            moods[:3],
+            moods[3:],
+            [button(_("💬 Talk to someone"), NudgeAnswer(answer="talk"))],
+            [button(_("🔕 Stop check-ins"), NudgeAnswer(answer="stop"))],
+        ]
+    )
+
+
+def after_low_mood(volunteers: bool) -> InlineKeyboardMarkup:
+    buttons = [
+        [button(_("🧭 Find help by topic"), MenuAction(action="topics"))],
+        [button(_("🤝 Peer support groups"), PickTopic(slug="peer-support"))],
+    ]
+    if volunteers:
+        buttons.append([button(_("💬 Talk to a volunteer"), SafetyAnswer(answer="volunteer"))])
+    return InlineKeyboardMarkup(inline_keyboard=buttons)
+
+
+def mood_history() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("🗑 Delete my mood history"), MoodHistory(action="delete"))]]
+    )
+
+
+def confirm_delete_moods() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(_("Yes, delete it"), MoodHistory(action="confirm")),
+                button(_("No, keep it"), MoodHistory(action="keep")),
+            ]
+        ]
     )

@@ -49,6 +49,8 @@ def help_text() -> str:
         "• Or tap <b>Find help by topic</b>.\n"
         "• Under the answers you can show only free services, those open now, or those that "
         "speak your language.\n\n"
+        "/checkin: a short check-in now and then, to see how you are\n"
+        "/mood: your answers to check-ins\n"
         "/language: change the language\n"
         "/privacy: what I keep and for how long\n"
         "/forget: delete everything I hold about you\n\n"
@@ -68,6 +70,8 @@ def privacy_text(transcript_days: int) -> str:
         "• Your latest search is kept for about an hour so the buttons under it work.\n"
         "• If you talk with one of our volunteers, what you both write is kept for {days} "
         "days, so the team can look after you well, and then deleted.\n"
+        "• If you turn on check-ins, I keep your choices until you stop them, and your answers "
+        "(how you felt, never any text) until you delete them with /mood.\n"
         "• I never share what you write with anyone outside the organisation.\n\n"
         "/forget deletes everything I hold about you."
     ).format(days=transcript_days)

@@ -436,14 +436,19 @@ class Escalations:
             sent = await self.bot.send_message(chat_id, text, reply_markup=markup)
         return sent.message_id
 
-    async def _tell_resident(self, case: Case, make: Callable[[], str]) -> None:
+    async def _tell_resident(
+        self,
+        case: Case,
+        make: Callable[[], str],
+        buttons: Callable[[], InlineKeyboardMarkup] | None = None,
+    ) -> None:
         """A message to the case's resident, written by `make` in their language."""
         if case.resident_id is None:
             return
         with self.speaking(case.language):
-            text = make()
+            text, markup = make(), buttons() if buttons is not None else None
         try:
-            await self._send(case.resident_id, text, None)
+            await self._send(case.resident_id, text, markup)
         except Exception as error:
             log.warning("could not tell the resident of case %s: %s", case.id, error)
 
@@ -508,7 +513,9 @@ class Escalations:
         if case.volunteer_id is not None:
             await self._volunteer_has_no_case(case.volunteer_id)
         if outcome != "ended":
-            await self._tell_resident(case, lambda: texts.resident_closed(case.language))
+            await self._tell_resident(
+                case, lambda: texts.resident_closed(case.language), kb.offer_checkins
+            )
         log.warning("case %s closed (%s)", case_id, outcome)
         return case
 

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from babel import Locale
 from babel.dates import format_datetime
 
+from bot.checkins import texts as check_in_texts
 from bot.db.cases import utc
 from bot.db.tables import Case
 from bot.i18n import isolate
@@ -124,6 +125,7 @@ def resident_closed(locale: str) -> str:
             ),
             crisis_lines(locale),
             _("You can write to me at any time, about anything you need."),
+            check_in_texts.offer_after_case(),
         ]
     )
 

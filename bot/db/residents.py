@@ -10,7 +10,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.db.tables import Feedback, Resident, Suggestion, UnmatchedQuestion, utcnow
+from bot.db.tables import (
+    CheckIn,
+    Feedback,
+    Mood,
+    Resident,
+    Suggestion,
+    UnmatchedQuestion,
+    utcnow,
+)
 
 MAX_STORED_QUESTION = 500
 
@@ -95,7 +103,9 @@ async def is_blocked(session: AsyncSession, *, telegram_id: int) -> bool:
 
 async def forget_resident(session: AsyncSession, *, telegram_id: int) -> None:
     """Delete everything held about this person. Anonymous feedback has no link to them."""
-    await session.execute(delete(Resident).where(Resident.telegram_id == telegram_id))  # type: ignore[arg-type]
+    await session.execute(delete(Resident).where(col(Resident.telegram_id) == telegram_id))
+    await session.execute(delete(CheckIn).where(col(CheckIn.resident_id) == telegram_id))
+    await session.execute(delete(Mood).where(col(Mood.resident_id) == telegram_id))
 
 
 async def record_feedback(

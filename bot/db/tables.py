@@ -299,3 +299,40 @@ class CaseMessage(SQLModel, table=True):
     text: str = Field(default="", max_length=4096)
     relayed_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created: dt.datetime = _timestamp()
+
+
+class CheckIn(SQLModel, table=True):
+    """A resident's check-in settings and the next time one is due: the row exists only while
+    they have opted in (stopping deletes it)."""
+
+    __tablename__ = "check_in"
+
+    resident_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    frequency: str = Field(max_length=8)  # daily | twice | weekly
+    time_of_day: str = Field(max_length=10)  # morning | afternoon | evening | exact
+    at: str = Field(max_length=5)  # local time "HH:MM"
+    timezone: str = Field(default="Europe/London", max_length=64)
+    language: str = Field(default="en", max_length=8)  # theirs when they opted in
+    anchor: dt.date  # the day they opted in: weekly days are counted from it
+    next_due: dt.datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    paused_until: dt.datetime | None = _optional_timestamp()
+    retry_of: dt.datetime | None = _optional_timestamp()  # the slot a retry is due for
+    unanswered: int = 0  # nudges in a row with no answer
+    slowed: bool = False  # after three unanswered: half as often, until they answer
+    last_nudge: dt.datetime | None = _optional_timestamp()
+    answered: bool = True  # the last nudge had an answer (True before the first)
+    nudge_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created: dt.datetime = _timestamp()
+
+
+class Mood(SQLModel, table=True):
+    """An answer to a check-in (1 very low ... 5 very good), for the resident's own /mood."""
+
+    __tablename__ = "mood"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    score: int
+    created: dt.datetime = _timestamp()

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, fallback, relay, safety, search, start, suggest, volunteer
+from bot.handlers import (
+    admin,
+    checkin,
+    fallback,
+    relay,
+    safety,
+    search,
+    start,
+    suggest,
+    volunteer,
+)
 
 
 def get_routers() -> list[Router]:
-    return [
-        m.make_router() for m in (safety, relay, volunteer, admin, start, suggest, search, fallback)
-    ]
+    order = (safety, relay, volunteer, admin, start, checkin, suggest, search, fallback)
+    return [m.make_router() for m in order]

@@ -145,15 +145,7 @@ async def safety_answer(
     if receipt is not None:
         receipt.settle()
     if answer == "talk":
-        await message.answer(
-            _(
-                "Talking can really help. Samaritans listen at any hour: call {number}, free. "
-                "Here are some places where you can talk to someone:"
-            ).format(number=f"<b>{isolate('116 123', locale)}</b>"),
-            reply_markup=kb.talk_to_volunteer() if escalations.has_volunteers() else None,
-        )
-        talk = app.searcher.browse("peer-support", language=locale, limit=3)
-        await _send_matches(message, app, locale, talk)
+        await offer_someone_to_talk(message, app, locale, escalations)
     else:
         await message.answer(
             _(
@@ -162,6 +154,21 @@ async def safety_answer(
             ),
             reply_markup=kb.back_to_topics(),
         )
+
+
+async def offer_someone_to_talk(
+    message: Message, app: Tapestry, locale: str, escalations: Escalations
+) -> None:
+    """Samaritans, a volunteer when there are any, and peer-support groups."""
+    await message.answer(
+        _(
+            "Talking can really help. Samaritans listen at any hour: call {number}, free. "
+            "Here are some places where you can talk to someone:"
+        ).format(number=f"<b>{isolate('116 123', locale)}</b>"),
+        reply_markup=kb.talk_to_volunteer() if escalations.has_volunteers() else None,
+    )
+    talk = app.searcher.browse("peer-support", language=locale, limit=3)
+    await _send_matches(message, app, locale, talk)
 
 
 async def more_results(

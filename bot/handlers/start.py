@@ -84,7 +84,8 @@ async def forget_command(message: Message) -> None:
     await message.answer(
         _(
             "This deletes everything I hold about you: your Telegram account ID, your language, "
-            "when you last wrote, and any chat with a volunteer. Are you sure?"
+            "when you last wrote, your check-ins and their answers, and any chat with a "
+            "volunteer. Are you sure?"
         ),
         reply_markup=kb.forget_confirmation(),
     )

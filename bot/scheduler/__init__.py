@@ -12,12 +12,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.cases.service import Escalations
+from bot.checkins.service import CheckIns
 
 log = logging.getLogger(__name__)
 INDEX_REFRESH_SECONDS = 5.0  # who is in a case, as other replicas changed it
 
 
-def make_scheduler(escalations: Escalations) -> AsyncIOScheduler:
+def make_scheduler(escalations: Escalations, checkins: CheckIns) -> AsyncIOScheduler:
     settings = escalations.settings
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
     start = dt.datetime.now(dt.UTC)
@@ -37,4 +38,5 @@ def make_scheduler(escalations: Escalations) -> AsyncIOScheduler:
     every(settings.timer_check_seconds, escalations.run_timers, "case-timers")
     every(INDEX_REFRESH_SECONDS, escalations.refresh, "case-index")
     every(3600, escalations.purge_transcripts, "transcript-retention")
+    every(settings.checkin_poll_seconds, checkins.send_due, "check-ins")
     return scheduler
