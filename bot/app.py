@@ -185,7 +185,7 @@ async def run_bot(app: Tapestry) -> None:
     async def on_shutdown(bot: Bot) -> None:
         if poller is not None:
             await _finish_in_flight(poller.tasks)
-        checkins.stop()
+        await checkins.stop()
         scheduler.shutdown(wait=False)
         await escalations.stop()
         await dispatcher.storage.close()

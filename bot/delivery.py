@@ -229,9 +229,11 @@ class Delivery(BaseRequestMiddleware):
             waiter = heapq.heappop(self._waiters)
             if waiter.future.done():  # its sender was cancelled
                 continue
-            # From the later of the planned slot and now: a busy loop then sends a little below
-            # the budget (catching up would bunch sends past Telegram's one-second window).
-            self._overall_free_at = max(self._overall_free_at, now) + self.overall_interval
+            # Slots keep to their grid when this wake-up is late by less than half a slot, so a
+            # long run of sends keeps the whole budget; later than that, they start again from
+            # now (catching up more would bunch sends past Telegram's one-second window).
+            slack = self.overall_interval / 2
+            self._overall_free_at = max(self._overall_free_at, now - slack) + self.overall_interval
             waiter.future.set_result(None)
 
     def _forget_idle_chats(self, now: float) -> None:

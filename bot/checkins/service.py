@@ -32,6 +32,12 @@ Clock = Callable[[], dt.datetime]
 
 # Nudges in flight at once: enough to keep the outgoing path busy at Telegram's 30/s.
 CONCURRENCY = 32
+STOP_GRACE = 5.0  # seconds a shutdown waits for nudges already claimed
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("sending check-ins failed; the next look tries again", exc_info=task.exception())
 
 
 class CheckIns:
@@ -41,13 +47,24 @@ class CheckIns:
         self.clock = clock
         self.bot: Bot | None = None
         self._stopping = False
+        self._sending: asyncio.Task[int] | None = None
 
     def attach(self, bot: Bot) -> None:
         self.bot = bot
 
-    def stop(self) -> None:
-        """Claim nothing more; what is claimed already is still sent (a few dozen at most)."""
+    async def tick(self) -> None:
+        """The scheduler's call: start sending what is due, unless a broadcast is under way
+        (it picks up whatever falls due meanwhile)."""
+        if self._stopping or (self._sending is not None and not self._sending.done()):
+            return
+        self._sending = asyncio.create_task(self.send_due(), name="check-ins")
+        self._sending.add_done_callback(_log_failure)
+
+    async def stop(self) -> None:
+        """Claim nothing more, and let what is claimed already be sent (a few dozen at most)."""
         self._stopping = True
+        if self._sending is not None:
+            await asyncio.wait([self._sending], timeout=STOP_GRACE)
 
     @contextmanager
     def speaking(self, locale: str) -> Iterator[None]:

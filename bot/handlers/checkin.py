@@ -61,21 +61,27 @@ class Step:
 # --- /checkin --------------------------------------------------------------------------------
 
 
-async def checkin_command(message: Message, app: Tapestry, locale: str, state: FSMContext) -> None:
+async def checkin_command(
+    message: Message, app: Tapestry, locale: str, state: FSMContext, checkins: CheckIns
+) -> None:
     await state.set_state(None)
-    await _show_settings_or_start(message, app, locale, message.chat.id)
+    await _show_settings_or_start(message, app, locale, message.chat.id, checkins.clock())
 
 
-async def _show_settings_or_start(message: Message, app: Tapestry, locale: str, user: int) -> None:
+async def _show_settings_or_start(
+    message: Message, app: Tapestry, locale: str, user: int, now: dt.datetime
+) -> None:
     async with app.sessions() as session:
         row = await db.get_checkin(session, user)
     if row is None:
         await message.answer(texts.intro(), reply_markup=kb.checkin_frequency())
         return
-    plan = db.plan_of(row)
+    paused = utc(row.paused_until) if row.paused_until is not None else None
+    if paused is not None and paused <= now:
+        paused = None  # the week is over
     await message.answer(
-        texts.summary(plan, row.next_due, row.paused_until, locale),
-        reply_markup=kb.checkin_settings(paused=row.paused_until is not None),
+        texts.summary(db.plan_of(row), utc(row.next_due), paused, locale),
+        reply_markup=kb.checkin_settings(paused=paused is not None),
     )
 
 
@@ -102,7 +108,7 @@ async def checkin_step(
 
 async def _start(step: Step) -> None:
     await step.state.set_state(None)
-    await _show_settings_or_start(step.message, step.app, step.locale, step.user)
+    await _show_settings_or_start(step.message, step.app, step.locale, step.user, step.now)
 
 
 async def _change(step: Step) -> None:

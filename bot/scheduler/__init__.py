@@ -38,5 +38,5 @@ def make_scheduler(escalations: Escalations, checkins: CheckIns) -> AsyncIOSched
     every(settings.timer_check_seconds, escalations.run_timers, "case-timers")
     every(INDEX_REFRESH_SECONDS, escalations.refresh, "case-index")
     every(3600, escalations.purge_transcripts, "transcript-retention")
-    every(settings.checkin_poll_seconds, checkins.send_due, "check-ins")
+    every(settings.checkin_poll_seconds, checkins.tick, "check-ins")
     return scheduler
