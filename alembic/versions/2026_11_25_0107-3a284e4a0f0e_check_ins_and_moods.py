@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
-from alembic import op
 
+from alembic import op
 
 revision: str = "3a284e4a0f0e"
 down_revision: str | None = "8ccaeb8dc2de"

@@ -68,22 +68,13 @@ async def save_checkin(
 
 
 async def pause_checkin(
-    session: AsyncSession, *, resident_id: int, until: dt.datetime
+    session: AsyncSession, *, resident_id: int, until: dt.datetime | None, now: dt.datetime
 ) -> CheckIn | None:
+    """Pause until `until`, or (None) resume now. None if they have no check-ins."""
     row = await session.get(CheckIn, resident_id)
     if row is not None:
         row.paused_until = until
-        row.next_due = plan_of(row).next_after(until)
-    return row
-
-
-async def resume_checkin(
-    session: AsyncSession, *, resident_id: int, now: dt.datetime
-) -> CheckIn | None:
-    row = await session.get(CheckIn, resident_id)
-    if row is not None:
-        row.paused_until = None
-        row.next_due = plan_of(row).next_after(now)
+        row.next_due = plan_of(row).next_after(until or now)
     return row
 
 

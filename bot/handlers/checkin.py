@@ -192,14 +192,16 @@ async def _zone(step: Step) -> None:
 
 async def _pause(step: Step) -> None:
     async with step.app.sessions() as session:
-        row = await db.pause_checkin(session, resident_id=step.user, until=step.now + PAUSE)
+        row = await db.pause_checkin(
+            session, resident_id=step.user, until=step.now + PAUSE, now=step.now
+        )
         await session.commit()
     await step.message.answer(texts.paused() if row is not None else texts.already_off())
 
 
 async def _resume(step: Step) -> None:
     async with step.app.sessions() as session:
-        row = await db.resume_checkin(session, resident_id=step.user, now=step.now)
+        row = await db.pause_checkin(session, resident_id=step.user, until=None, now=step.now)
         await session.commit()
     await step.message.answer(texts.resumed() if row is not None else texts.already_off())
 

@@ -147,7 +147,7 @@ async def test_paused_check_ins_wait_and_stopped_ones_are_gone(database_url: str
     sessions = await _sessions(database_url)
     await _opt_in(sessions, range(1, 3))
     async with sessions() as session:
-        await db.pause_checkin(session, resident_id=1, until=NOW + dt.timedelta(days=7))
+        await db.pause_checkin(session, resident_id=1, until=NOW + dt.timedelta(days=7), now=NOW)
         assert await db.stop_checkin(session, resident_id=2)
         assert not await db.stop_checkin(session, resident_id=2)
         await session.commit()
