@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 
+import pytest
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from bot.db import checkins as db
@@ -22,13 +24,25 @@ from bot.db.tables import CheckIn
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
-async def _sessions(
-    database_url: str, *, migrate_first: bool = True
-) -> async_sessionmaker[AsyncSession]:
-    engine = make_engine(database_url)
-    if migrate_first:
-        await migrate.upgrade(engine)
-    return make_session_factory(engine)
+@pytest.fixture
+async def engines(database_url: str) -> AsyncIterator[Callable[[], AsyncEngine]]:
+    """Engines on one migrated database (each its own pool, as in separate processes),
+    disposed after the test."""
+    made: list[AsyncEngine] = []
+
+    def make() -> AsyncEngine:
+        made.append(make_engine(database_url))
+        return made[-1]
+
+    await migrate.upgrade(make())
+    yield make
+    for engine in made:
+        await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engines: Callable[[], AsyncEngine]) -> async_sessionmaker[AsyncSession]:
+    return make_session_factory(engines())
 
 
 async def _opt_in(
@@ -58,9 +72,10 @@ async def _row(sessions: async_sessionmaker[AsyncSession], resident: int) -> Che
     return row
 
 
-async def test_two_processes_claim_each_check_in_exactly_once(database_url: str) -> None:
-    first = await _sessions(database_url)
-    second = await _sessions(database_url, migrate_first=False)  # another pool, as a replica
+async def test_two_processes_claim_each_check_in_exactly_once(
+    engines: Callable[[], AsyncEngine],
+) -> None:
+    first, second = make_session_factory(engines()), make_session_factory(engines())
     await _opt_in(first, range(1, 301))
     at_ten = NOW + dt.timedelta(hours=1, seconds=5)
 
@@ -85,9 +100,8 @@ async def test_two_processes_claim_each_check_in_exactly_once(database_url: str)
 
 
 async def test_after_downtime_a_nudge_under_an_hour_late_is_sent_a_later_one_skipped(
-    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = await _sessions(database_url)
     await _opt_in(sessions, range(1, 2), at=dt.time(10, 0))
     await _opt_in(sessions, range(2, 3), at=dt.time(11, 30))
     back = dt.datetime(2026, 11, 25, 12, 10, tzinfo=dt.UTC)  # down from 09:55 to 12:10
@@ -97,8 +111,9 @@ async def test_after_downtime_a_nudge_under_an_hour_late_is_sent_a_later_one_ski
         assert utc((await _row(sessions, resident)).next_due).date() == dt.date(2026, 11, 26)
 
 
-async def test_no_nudge_in_quiet_hours_even_when_catching_up(database_url: str) -> None:
-    sessions = await _sessions(database_url)
+async def test_no_nudge_in_quiet_hours_even_when_catching_up(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     await _opt_in(sessions, range(1, 2), at=dt.time(21, 45))
     assert await _claim(sessions, dt.datetime(2026, 11, 25, 22, 5, tzinfo=dt.UTC)) == []
     row = await _row(sessions, 1)
@@ -106,9 +121,8 @@ async def test_no_nudge_in_quiet_hours_even_when_catching_up(database_url: str) 
 
 
 async def test_three_unanswered_then_one_gentle_message_then_half_as_often(
-    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = await _sessions(database_url)
     await _opt_in(sessions, range(1, 2))
     kinds, moment = [], NOW
     for _ in range(6):
@@ -128,8 +142,9 @@ async def test_three_unanswered_then_one_gentle_message_then_half_as_often(
     assert after == dt.timedelta(days=1)
 
 
-async def test_a_nudge_telegram_did_not_take_comes_due_again_soon(database_url: str) -> None:
-    sessions = await _sessions(database_url)
+async def test_a_nudge_telegram_did_not_take_comes_due_again_soon(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     await _opt_in(sessions, range(1, 2))
     ten = NOW + dt.timedelta(hours=1)
     [due] = await _claim(sessions, ten)
@@ -143,8 +158,9 @@ async def test_a_nudge_telegram_did_not_take_comes_due_again_soon(database_url: 
     assert row.unanswered == 0  # the one that never arrived does not count as unanswered
 
 
-async def test_paused_check_ins_wait_and_stopped_ones_are_gone(database_url: str) -> None:
-    sessions = await _sessions(database_url)
+async def test_paused_check_ins_wait_and_stopped_ones_are_gone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     await _opt_in(sessions, range(1, 3))
     async with sessions() as session:
         await db.pause_checkin(session, resident_id=1, until=NOW + dt.timedelta(days=7), now=NOW)
