@@ -204,6 +204,9 @@ async def test_closing_with_an_outcome_gives_the_resident_the_lines_again(desk: 
     closing = desk.sent_to(13)[-1].text
     assert "116 123" in closing and "85258" in closing
     assert translated("ar", "You can write to me at any time, about anything you need.") in closing
+    offer = "If you'd like, I can check in with you now and then to see how you are."
+    assert translated("ar", offer) in closing  # and a button to set them up
+    assert _labels(desk.sent_to(13)[-1]) == [translated("ar", "🌱 Set up check-ins")]
     case = await desk.case()
     assert (case.status, case.outcome) == ("closed", "safe")
     # Afterwards the resident is an ordinary resident again: a question gets cards.
