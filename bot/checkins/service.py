@@ -1,6 +1,6 @@
-"""Sending the check-ins that fall due. APScheduler calls `send_due` every few seconds; the
-database says who is due (`bot/db/checkins.py`), so a restart or a second replica changes
-nothing about who gets what.
+"""Sending the check-ins that fall due. APScheduler calls `tick` every few seconds, which
+starts `send_due` unless it is already running; the database says who is due
+(`bot/db/checkins.py`), so a restart or a second replica changes nothing about who gets what.
 
 Nudges are bulk sends: they take the lowest priority on the one outgoing path, so a crisis
 reply or an answer to a resident always goes first. A small number are claimed at a time, so
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.utils.i18n import I18n
 
 from bot import keyboards as kb
@@ -141,7 +141,10 @@ class CheckIns:
         except TelegramNetworkError as error:  # no reply: it may have arrived, so not again
             log.warning("check-in for %s may not have arrived: %s", due.resident_id, error)
             return 0
-        except Exception as error:  # Telegram refused it or kept failing: try again soon
+        except TelegramBadRequest as error:  # it would be refused again: wait for the next slot
+            log.warning("check-in for %s refused: %s", due.resident_id, error)
+            return 0
+        except Exception as error:  # Telegram kept failing (5xx, 429s): try again soon
             async with self.app.sessions() as session:
                 again = await db.give_back(session, due=due, now=self.clock())
                 await session.commit()

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import func, select
@@ -125,15 +125,23 @@ async def _press(resident: Resident_, message: Message, label: str) -> list[Send
 
 
 async def _opt_in(
-    resident: Resident_, language: str, frequency: str, when: str, zone: int = 0
+    resident: Resident_,
+    language: str,
+    frequency: str,
+    when: str,
+    zone: int = 0,
+    exact: str | None = None,
 ) -> SendMessage:
-    """/checkin, then the buttons: how often, when, which zone. Returns the confirmation."""
+    """/checkin, then the buttons: how often, when (and the `exact` time typed), which zone.
+    Returns the confirmation."""
     t = (lambda text: translated(language, text)) if language != "en" else (lambda text: text)
     [intro] = await resident.send("/checkin")
     assert intro.text == t(INTRO)
     [ask_when] = await resident.press(intro, t(frequency))
     assert ask_when.text == t("<b>When would you like to hear from me?</b>")
     [ask_zone] = await resident.press(ask_when, t(when))
+    if exact is not None:
+        [ask_zone] = await resident.send(exact)
     assert ask_zone.text == t("<b>Which time zone are you in?</b> Most people here use UK time.")
     zones = buttons_of(ask_zone.reply_markup)
     [done] = await resident.press(ask_zone, zones[zone][0])
@@ -399,3 +407,23 @@ async def test_forget_deletes_check_ins_and_moods(town: Town) -> None:
     async with town.app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(CheckIn)) == 0
         assert await session.scalar(select(func.count()).select_from(Mood)) == 0
+
+
+async def test_a_nudge_telegram_failed_on_is_tried_again_one_it_refused_is_not(
+    town: Town,
+) -> None:
+    failed, refused = town.chat.resident(user_id=41), town.chat.resident(user_id=42)
+    await _opt_in(failed, "en", "Every day", "At a time I choose", exact="10:00")
+    await _opt_in(refused, "en", "Every day", "At a time I choose", exact="10:30")
+    ten = await town.next_due(41)
+    town.chat.session.add_result(RuntimeError("Telegram is down"))
+    assert await town.send_due_at(ten + dt.timedelta(seconds=1)) == 0
+    assert await town.send_due_at(ten + dt.timedelta(minutes=1)) == 0
+    assert await town.send_due_at(ten + dt.timedelta(minutes=3)) == 1  # tried again, once
+    assert len(town.nudges_to(41)) == 1
+    not_found = TelegramBadRequest(method=None, message="Bad Request: chat not found")  # type: ignore[arg-type]
+    town.chat.session.add_result(not_found)
+    assert await town.send_due_at(ten + dt.timedelta(minutes=30, seconds=1)) == 0
+    assert await town.send_due_at(ten + dt.timedelta(minutes=35)) == 0  # not again today
+    assert town.nudges_to(42) == []
+    assert await town.next_due(42) == ten + dt.timedelta(days=1, minutes=30)
