@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from bot import keyboards as kb
 from bot.cards import render_card
 from bot.cases.service import Escalations
+from bot.catalogue.model import Resource
 from bot.checkins import texts
 from bot.checkins.schedule import (
     FREQUENCIES,
@@ -281,7 +282,7 @@ async def nudge_answer(
         return
     await message.edit_text(texts.nudge_answered(score), reply_markup=None)
     if score >= 4:
-        await _encourage(message, app, locale)
+        await _encourage(message, app, locale, now)
     elif score == 3:
         await message.answer(texts.mood_okay(), reply_markup=kb.back_to_topics())
     else:
@@ -290,11 +291,11 @@ async def nudge_answer(
         )
 
 
-async def _encourage(message: Message, app: Tapestry, locale: str) -> None:
+async def _encourage(message: Message, app: Tapestry, locale: str, at: dt.datetime) -> None:
     """A good answer: a few warm words and, where one opens soon, a community activity."""
     searcher = app.searcher
-    now = dt.datetime.now(searcher.timezone)
-    soonest: tuple[dt.datetime, Any] | None = None
+    now = at.astimezone(searcher.timezone)
+    soonest: tuple[dt.datetime, Resource] | None = None
     for category in ACTIVITY_CATEGORIES:
         for match in searcher.browse(category, language=locale, limit=10, now=now):
             resource = match.resource
