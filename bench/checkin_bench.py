@@ -39,26 +39,22 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
 from bench.bot_bench import ROOT, log_problems, progress, tail
 from bench.crisis_bench import CRISES, percentile
-from bot.checkins.schedule import time_label
 from bot.config import DEFAULT_LANGUAGES
 from bot.db import migrate
 from bot.db.engine import make_engine
 from bot.db.tables import CheckIn
+from tests.e2e.checkin_rows import daytime_zone, due_check_in
 from tests.e2e.fake_api import FakeTelegram
 
 FIRST_RESIDENT = 50_000_001
 FIRST_IN_CRISIS = 60_000_001
 STALL = 60.0  # seconds without a nudge delivered: the broadcast is over (or stuck)
 DUE_IN = 20.0  # seconds from now to the minute everyone is due: the bot starts meanwhile
-# Candidate zones for the residents: the first where it is between 09:00 and 20:00 now.
-DAYTIME_ZONES = ("Europe/London", "America/New_York", "America/Los_Angeles", "Pacific/Auckland",
-                 "Asia/Tokyo", "Asia/Kolkata", "Europe/Warsaw")  # fmt: skip
 
 
 class BroadcastFake(FakeTelegram):
@@ -83,27 +79,13 @@ class BroadcastFake(FakeTelegram):
         return result
 
 
-def daytime_zone() -> str:
-    now = dt.datetime.now(dt.UTC)
-    for name in DAYTIME_ZONES:
-        if 9 <= now.astimezone(ZoneInfo(name)).hour < 20:
-            return name
-    raise RuntimeError("no candidate zone is in daytime now")  # the list covers every hour
-
-
 async def prepare_database(url: str, residents: int, zone: str, due: dt.datetime) -> None:
     """A migrated database where every resident has opted in and is due at `due`."""
     engine = make_engine(url)
     await migrate.upgrade(engine)
-    local = due.astimezone(ZoneInfo(zone))
     rows = [
-        {
-            "resident_id": FIRST_RESIDENT + i, "frequency": "daily", "time_of_day": "exact",
-            "at": time_label(local.time()), "timezone": zone,
-            "language": DEFAULT_LANGUAGES[i % len(DEFAULT_LANGUAGES)],
-            "anchor": local.date(), "next_due": due, "unanswered": 0, "slowed": False,
-            "answered": True, "created": due,
-        }
+        due_check_in(FIRST_RESIDENT + i, due=due, zone=zone,
+                     language=DEFAULT_LANGUAGES[i % len(DEFAULT_LANGUAGES)])
         for i in range(residents)
     ]  # fmt: skip
     async with engine.begin() as connection:

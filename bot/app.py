@@ -30,7 +30,7 @@ from bot.db.residents import mark_blocked
 from bot.delivery import Delivery
 from bot.handlers import get_routers
 from bot.handlers.checkin import mark_reply_to_nudge
-from bot.i18n import make_i18n
+from bot.i18n import make_i18n, speaking
 from bot.middlewares import (
     CrisisAssessment,
     FloodControl,
@@ -179,7 +179,7 @@ async def run_bot(app: Tapestry) -> None:
         checkins.attach(bot)
         scheduler.start()
         for language in (None, *settings.languages):  # None: anyone whose language we lack
-            with i18n.context(), i18n.use_locale(language or settings.default_language):
+            with speaking(i18n, language or settings.default_language):
                 await bot.set_my_commands(command_menu(), language_code=language)
 
     async def on_shutdown(bot: Bot) -> None:

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
 from bot.catalogue.model import Cost, Referral, Resource
-from bot.i18n import isolate
+from bot.i18n import isolate, speaking
 from bot.languages import native_name
 from bot.search.ranking import Searcher
 
@@ -101,7 +101,7 @@ def warm_up(
     Babel's locale data and the translations to load."""
     now = dt.datetime.now(searcher.timezone)
     for locale in languages:
-        with i18n.context(), i18n.use_locale(locale):
+        with speaking(i18n, locale):
             for resource in searcher.catalogue.resources[:per_language]:
                 render_card(resource, searcher, now, locale)
             _weekday_and_time(now.replace(second=0, microsecond=0), searcher.timezone, locale)

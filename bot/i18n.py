@@ -6,7 +6,8 @@ by the project's commands and, when missing or older than their `.po`, at start-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -41,6 +42,13 @@ def make_i18n(locales_dir: Path, default_locale: str = "en") -> I18n:
     """The gettext catalogues for every language, compiled first if they need it."""
     compile_translations(locales_dir)
     return I18n(path=locales_dir, default_locale=default_locale, domain=DOMAIN)
+
+
+@contextmanager
+def speaking(i18n: I18n, locale: str) -> Iterator[None]:
+    """Translate in `locale` inside this block, outside any update (alerts, nudges, start-up)."""
+    with i18n.context(), i18n.use_locale(locale):
+        yield
 
 
 def choose_locale(

@@ -9,8 +9,8 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from html import escape
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from bot.core import Tapestry
 from bot.db import cases as db
 from bot.db.tables import Case, CaseAlert, utcnow
 from bot.delivery import Priority, RecipientBlocked, priority
+from bot.i18n import speaking
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -117,10 +118,8 @@ class Escalations:
             index.staff[m.telegram_id] = StaffView(m.is_admin, m.is_volunteer, m.alias, m.language)
         self.index = index
 
-    @contextmanager
-    def speaking(self, locale: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            yield
+    def speaking(self, locale: str) -> AbstractContextManager[None]:
+        return speaking(self.i18n, locale)
 
     async def remember_language(self, staff_id: int, locale: str) -> None:
         """A staff member's alerts come in the language they use with the bot."""

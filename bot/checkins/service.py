@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
@@ -26,6 +25,7 @@ from bot.core import Tapestry
 from bot.db import checkins as db
 from bot.db.tables import utcnow
 from bot.delivery import Priority, RecipientBlocked, priority
+from bot.i18n import speaking
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -65,11 +65,6 @@ class CheckIns:
         self._stopping = True
         if self._sending is not None:
             await asyncio.wait([self._sending], timeout=STOP_GRACE)
-
-    @contextmanager
-    def speaking(self, locale: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            yield
 
     async def send_due(self) -> int:
         """Send every check-in due now, and those that fall due meanwhile; how many went."""
@@ -124,7 +119,7 @@ class CheckIns:
 
     async def _deliver(self, due: db.Due, locale: str) -> int:
         assert self.bot is not None
-        with self.speaking(locale):
+        with speaking(self.i18n, locale):
             if due.kind == "nudge":
                 text, markup = texts.nudge(), kb.nudge()
             else:

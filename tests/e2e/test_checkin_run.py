@@ -14,7 +14,6 @@ import datetime as dt
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -24,6 +23,7 @@ from sqlmodel import col
 from bot.db import migrate
 from bot.db.engine import make_engine
 from bot.db.tables import CheckIn
+from tests.e2e.checkin_rows import daytime_zone, due_check_in
 from tests.e2e.fake_api import FakeTelegram
 from tests.e2e.fake_chats import Resident, StoredMessage
 from tests.e2e.fake_errors import Limits
@@ -60,7 +60,7 @@ async def _due_now(database: str, *residents: int) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             update(CheckIn).where(col(CheckIn.resident_id).in_(residents))
-            .values(next_due=dt.datetime.now(dt.UTC), timezone=_daytime_zone())
+            .values(next_due=dt.datetime.now(dt.UTC), timezone=daytime_zone())
         )  # fmt: skip
     await engine.dispose()
 
@@ -147,14 +147,12 @@ async def test_two_bot_processes_on_one_database_send_each_nudge_once(
             engine = make_engine(database_url)
             await migrate.upgrade(engine)  # a no-op: both are running on it
             due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+            zone = daytime_zone()
             async with engine.begin() as connection:
-                await connection.execute(insert(CheckIn), [
-                    {"resident_id": r, "frequency": "daily", "time_of_day": "exact",
-                     "at": "10:00", "timezone": _daytime_zone(), "language": "en",
-                     "anchor": due.date(), "next_due": due, "unanswered": 0, "slowed": False,
-                     "answered": True, "created": due}
-                    for r in residents
-                ])  # fmt: skip
+                await connection.execute(
+                    insert(CheckIn),
+                    [due_check_in(r, due=due, zone=zone, language="en") for r in residents],
+                )
             await engine.dispose()
             people = [fake.user(r) for r in residents]
             await fake.wait_for(
@@ -173,12 +171,3 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _daytime_zone() -> str:
-    """A zone where it is daytime now, so quiet hours hold nothing back."""
-    now = dt.datetime.now(dt.UTC)
-    for name in ("Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo"):
-        if 9 <= now.astimezone(ZoneInfo(name)).hour < 20:
-            return name
-    raise AssertionError("no zone in daytime")

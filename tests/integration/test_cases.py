@@ -62,10 +62,7 @@ class Desk:
         return self.chat.app
 
     def sent_to(self, chat_id: int) -> list[SendMessage]:
-        return [
-            m for m in self.chat.session.sent
-            if isinstance(m, SendMessage) and int(m.chat_id) == chat_id
-        ]  # fmt: skip
+        return self.chat.sent_to(chat_id)
 
     def alerts_to(self, chat_id: int) -> list[SendMessage]:
         return [m for m in self.sent_to(chat_id) if "🙋 Take this case" in _labels(m)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import EditMessageText, SendMessage
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import Message
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -66,12 +66,6 @@ class Town:
             if m.chat.id == resident and m.text == text
         ]  # fmt: skip
 
-    def sent_to(self, resident: int) -> list[SendMessage]:
-        return [
-            m for m in self.chat.session.sent
-            if isinstance(m, SendMessage) and int(m.chat_id) == resident
-        ]  # fmt: skip
-
     async def send_due_at(self, moment: dt.datetime) -> int:
         self.clock.now = moment
         return await self.checkins.send_due()
@@ -111,17 +105,6 @@ async def town(tmp_path: Path) -> AsyncIterator[Town]:
     await town.chat.dispatcher["escalations"].seed_roles()
     yield town
     await engine.dispose()
-
-
-async def _press(resident: Resident_, message: Message, label: str) -> list[SendMessage]:
-    """Press a button on a particular message (not only the latest)."""
-    data = dict(buttons_of(message.reply_markup))[label]
-    chat = resident.chat
-    query = CallbackQuery(
-        id=str(next(chat.ids)), from_user=resident.user, chat_instance="c", message=message,
-        data=data,
-    )  # fmt: skip
-    return await chat.feed(Update(update_id=next(chat.ids), callback_query=query))
 
 
 async def _opt_in(
@@ -186,12 +169,12 @@ async def test_a_good_answer_is_encouraged_with_something_open_soon(town: Town) 
     await _opt_in(resident, "en", "Every day", "In the afternoon")
     await town.send_due_at(await town.next_due(22) + dt.timedelta(seconds=1))
     [nudge] = town.nudges_to(22)
-    [reply] = await _press(resident, nudge, "🙂 Good")
+    [reply] = await resident.press(nudge, "🙂 Good")
     assert reply.text.startswith("That's really good to hear. Thank you for telling me.")
     assert "If you fancy some company, this is open soon:" in reply.text
     [edit] = [m for m in town.chat.session.sent if isinstance(m, EditMessageText)]
     assert edit.text == f"{NUDGE}\n\nYou answered: 🙂 Good" and edit.reply_markup is None
-    again = await _press(resident, nudge, "😄 Very good")  # a second press: one mood a nudge
+    again = await resident.press(nudge, "😄 Very good")  # a second press: one mood a nudge
     assert again == [] and resident.answers()[-1].text == "Thank you, you have already told me."
     async with town.app.sessions() as session:
         scores = (await session.scalars(select(col(Mood.score)))).all()
@@ -203,7 +186,7 @@ async def test_a_low_answer_offers_topics_peer_support_and_a_volunteer(town: Tow
     await _opt_in(resident, "ar", "Twice a week", "In the evening")
     await town.send_due_at(await town.next_due(23) + dt.timedelta(seconds=1))
     [nudge] = town.nudges_to(23, "ar")
-    [reply] = await _press(resident, nudge, _mood("ar", 1))
+    [reply] = await resident.press(nudge, _mood("ar", 1))
     assert reply.text == translated(
         "ar",
         "I'm sorry today is hard. Thank you for telling me: you don't have to manage it on "
@@ -222,7 +205,7 @@ async def test_talk_to_someone_gives_the_samaritans_and_a_volunteer(town: Town) 
     await _opt_in(resident, "en", "Once a week", "In the morning")
     await town.send_due_at(await town.next_due(24) + dt.timedelta(seconds=1))
     [nudge] = town.nudges_to(24)
-    replies = await _press(resident, nudge, "💬 Talk to someone")
+    replies = await resident.press(nudge, "💬 Talk to someone")
     assert "116 123" in replies[0].text
     assert "💬 Talk to a volunteer" in [label for label, _ in buttons_of(replies[0].reply_markup)]
     async with town.app.sessions() as session:
@@ -250,7 +233,7 @@ async def test_the_stop_button_on_a_nudge_stops_them_at_once(town: Town) -> None
     due = await town.next_due(26)
     await town.send_due_at(due + dt.timedelta(seconds=1))
     [nudge] = town.nudges_to(26, "uk")
-    [reply] = await _press(resident, nudge, translated("uk", "🔕 Stop check-ins"))
+    [reply] = await resident.press(nudge, translated("uk", "🔕 Stop check-ins"))
     assert reply.text == translated(
         "uk",
         "Check-ins are off, and I won't send any more. If you'd like them again, just send "
@@ -258,7 +241,7 @@ async def test_the_stop_button_on_a_nudge_stops_them_at_once(town: Town) -> None
     )
     for day in range(1, 8):
         assert await town.send_due_at(due + dt.timedelta(days=day, seconds=1)) == 0
-    [again] = await _press(resident, nudge, translated("uk", "🔕 Stop check-ins"))
+    [again] = await resident.press(nudge, translated("uk", "🔕 Stop check-ins"))
     assert again.text == translated(
         "uk", "Check-ins are already off. Send /checkin if you'd like them again."
     )
@@ -339,7 +322,7 @@ async def test_three_unanswered_nudges_bring_one_gentle_message_then_fewer(town:
         due = await town.next_due(36)
         await town.send_due_at(due + dt.timedelta(seconds=1))
         days.append(due.date())
-    texts = [plain(m.text) for m in town.sent_to(36)[-6:]]
+    texts = [plain(m.text) for m in town.chat.sent_to(36)[-6:]]
     assert texts[:3] == [NUDGE] * 3
     assert texts[3].startswith("I haven't heard from you for a little while")
     assert texts[4:] == [NUDGE] * 2
@@ -354,7 +337,7 @@ async def test_mood_shows_recent_weeks_and_can_be_deleted(town: Town) -> None:
     await _opt_in(resident, "en", "Every day", "In the morning")
     for label in ("😞 Very low", "😐 Okay", "😄 Very good"):
         await town.send_due_at(await town.next_due(37) + dt.timedelta(seconds=1))
-        await _press(resident, town.nudges_to(37)[-1], label)
+        await resident.press(town.nudges_to(37)[-1], label)
     [chart] = await resident.send("/mood")
     lines = plain(chart.text).splitlines()
     assert lines[0] == "Your mood, week by week (1 very low, 5 very good)"
@@ -389,7 +372,7 @@ async def test_forged_buttons_get_a_kind_answer_and_change_nothing(town: Town) -
     for data in ("n:9", "n:", "i:zone:99", "i:when:night", "i:hack:", "i:freq:hourly"):
         await resident.press_data(data)
     answered = [a.text for a in resident.answers()]
-    texts = [plain(m.text) for m in town.sent_to(39)]
+    texts = [plain(m.text) for m in town.chat.sent_to(39)]
     assert "Sorry, I lost track of your choices. Let's start again." in answered + texts
     async with town.app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(CheckIn)) == 0
@@ -400,7 +383,7 @@ async def test_forget_deletes_check_ins_and_moods(town: Town) -> None:
     resident = town.chat.resident(user_id=40)
     await _opt_in(resident, "en", "Every day", "In the morning")
     await town.send_due_at(await town.next_due(40) + dt.timedelta(seconds=1))
-    await _press(resident, town.nudges_to(40)[-1], "🙂 Good")
+    await resident.press(town.nudges_to(40)[-1], "🙂 Good")
     [confirm] = await resident.send("/forget")
     assert "your check-ins and their answers" in confirm.text
     await resident.press(confirm, "Yes, delete everything")

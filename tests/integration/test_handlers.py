@@ -93,12 +93,14 @@ class Resident_:
         )  # fmt: skip
         return await self.chat.feed(Update(update_id=next(self.chat.ids), message=message))
 
-    async def press(self, reply: SendMessage, label: str) -> list[SendMessage]:
+    async def press(self, reply: SendMessage | Message, label: str) -> list[SendMessage]:
+        """Press a button; on a `Message` the bot sent, the press comes from that message."""
         data = dict(buttons_of(reply.reply_markup))[label]
-        return await self.press_data(data)
+        return await self.press_data(data, on=reply if isinstance(reply, Message) else None)
 
-    async def press_data(self, data: str) -> list[SendMessage]:
-        message = self.chat.session.messages[max(self.chat.session.messages)]
+    async def press_data(self, data: str, on: Message | None = None) -> list[SendMessage]:
+        """A press carrying `data`, from message `on` (default: the latest the bot sent)."""
+        message = on or self.chat.session.messages[max(self.chat.session.messages)]
         query = CallbackQuery(
             id=str(next(self.chat.ids)), from_user=self.user, chat_instance="c", message=message,
             data=data,
@@ -126,6 +128,13 @@ class Chat_:
 
     def resident(self, user_id: int = 7, language_code: str | None = "en") -> Resident_:
         return Resident_(self, user_id, language_code)
+
+    def sent_to(self, chat_id: int) -> list[SendMessage]:
+        """Every message the bot has sent this chat, in order."""
+        return [
+            m for m in self.session.sent
+            if isinstance(m, SendMessage) and int(m.chat_id) == chat_id
+        ]  # fmt: skip
 
     async def feed(self, update: Update) -> list[SendMessage]:
         before = len(self.session.sent)
