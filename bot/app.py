@@ -11,7 +11,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -43,6 +42,7 @@ from bot.middlewares import (
 )
 from bot.polling import Poller
 from bot.scheduler import make_scheduler
+from bot.session import Session
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds that in-flight updates get to finish on SIGTERM
@@ -108,7 +108,7 @@ def make_bot(settings: Settings, delivery: Delivery, session: BaseSession | None
     """The bot, every request through `delivery`; `bot run` has checked the token is set."""
     if session is None:
         url = settings.telegram_api_url
-        session = AiohttpSession(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
+        session = Session(api=TelegramAPIServer.from_base(url) if url else PRODUCTION)
     session.middleware(delivery)
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.types import BotCommand, Message
 
 from bot.delivery import Delivery, Priority, RecipientBlocked, priority
+from bot.session import Session
 from tests.e2e.fake_api import FakeTelegram
 
 SMALL_BACKOFF = 0.2
@@ -39,7 +39,7 @@ async def connected(
     timeout: float = 10,  # noqa: ASYNC109
 ) -> AsyncIterator[Bot]:
     """A real Bot whose every request goes through `delivery`, as `make_bot` builds it."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url), timeout=timeout)
+    session = Session(api=TelegramAPIServer.from_base(fake.url), timeout=timeout)
     session.middleware(delivery)
     bot = Bot(fake.token, session=session)
     try:
@@ -141,7 +141,7 @@ async def test_a_429_from_another_sender_sharing_the_chat_is_waited_out(
 ) -> None:
     """Another replica used up the chat's burst: the fake's own limiter says wait."""
     alice = fake.user(1)
-    other = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
+    other = Bot(fake.token, session=Session(api=TelegramAPIServer.from_base(fake.url)))
     for number in range(3):
         await other.send_message(1, f"other {number}")
     await other.session.close()

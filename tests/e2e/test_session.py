@@ -1,0 +1,56 @@
+"""The bot's session reaches the strict fake Bot API with every field intact."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.session import Session
+from tests.e2e.fake_api import FakeTelegram
+
+
+@pytest.fixture
+async def bot() -> AsyncIterator[tuple[FakeTelegram, Bot]]:
+    async with FakeTelegram() as fake:
+        session = Session(api=TelegramAPIServer.from_base(fake.url))
+        bot = Bot(fake.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+        try:
+            yield fake, bot
+        finally:
+            await session.close()
+
+
+async def test_a_card_in_arabic_arrives_as_sent(bot: tuple[FakeTelegram, Bot]) -> None:
+    fake, client = bot
+    amira = fake.user(7, language_code="ar")
+    card = (
+        '<b>بنك الطعام</b>\n📞 <a href="tel:+441234567890">\u2066+44 1234 567890\u2069</a>\n'
+        "مجاني · 50% &amp; more = ok ~_.-"
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="✅ مفتوح الآن", callback_data="t:1:open")]]
+    )
+    sent = await client.send_message(amira.id, card, reply_markup=keyboard)
+    received = amira.messages[-1]
+    assert received.source_text == card
+    assert received.parse_mode == ParseMode.HTML
+    assert received.buttons[0][0].text == "✅ مفتوح الآن"
+    assert received.buttons[0][0].callback_data == "t:1:open"
+    assert sent.message_id == received.message_id
+    assert fake.errors == []
+
+
+async def test_a_file_still_goes_as_multipart(bot: tuple[FakeTelegram, Bot]) -> None:
+    fake, client = bot
+    admin = fake.user(8)
+    upload = BufferedInputFile(b"slug: food-bank\n", filename="catalogue.yaml")
+    await client.send_document(admin.id, upload, caption="Catalogue — كتالوج")
+    received = admin.messages[-1]
+    assert (received.kind, received.text) == ("document", "Catalogue — كتالوج")
+    assert fake.errors == []
