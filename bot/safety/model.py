@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -80,17 +81,24 @@ def _read_file(path: Path, lang: str) -> list[Example]:
 def features(text: str) -> NDArray[np.uint32]:
     """Hashed feature ids of a text: word n-grams of 3-5 letters, words and word pairs."""
     words = tokens(text)
-    keys: set[str] = set()
-    for word in words:
-        keys.add("w" + word)
-        marked = f"<{word}>"
-        for n in NGRAMS:
-            keys.update(marked[i : i + n] for i in range(len(marked) - n + 1))
-    keys.update(f"b{a} {b}" for a, b in pairwise(words))
+    pairs = (f"b{a} {b}" for a, b in itertools.pairwise(words))
     joined = f" {' '.join(words)} "
-    keys.update("j" + joined[i : i + 6] for i in range(len(joined) - 5))  # across words
+    across = ("j" + joined[i : i + 6] for i in range(len(joined) - 5))
+    keys = set(itertools.chain(pairs, across))
     ids = np.fromiter((zlib.crc32(k.encode()) for k in keys), dtype=np.uint32, count=len(keys))
-    return np.unique(ids)
+    return np.unique(np.concatenate([ids, *map(_word_features, words)]))
+
+
+@lru_cache(maxsize=16_384)  # about 4 MB; residents' words repeat, so most are found here
+def _word_features(word: str) -> NDArray[np.uint32]:
+    """The hashed ids of one word's own features: the word, and its n-grams with edges marked."""
+    marked = f"<{word}>"
+    keys = {"w" + word}
+    for n in NGRAMS:
+        keys.update(marked[i : i + n] for i in range(len(marked) - n + 1))
+    ids = np.fromiter((zlib.crc32(k.encode()) for k in keys), dtype=np.uint32, count=len(keys))
+    ids.flags.writeable = False  # shared by every text with this word
+    return ids
 
 
 def segments(text: str) -> list[str]:
