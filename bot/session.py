@@ -1,14 +1,16 @@
-"""aiogram's aiohttp session, with form bodies encoded in one pass instead of byte by byte.
+"""aiogram's aiohttp session, with form bodies encoded by yarl's quoter (C) instead of urllib's.
 
 A page of cards in Arabic, Bengali or Ukrainian is a few kilobytes that are almost all bytes to
-percent-encode, and urllib's `urlencode` builds them one Python call per byte: measured, 7% of
-the bot's CPU per answered question. The body sent is the same, byte for byte.
+percent-encode, and urllib's `urlencode` takes a Python call per byte: measured, 157 µs for a
+page of three cards against 17 µs by yarl, 7% of the bot's CPU per answered question. The
+fields a server decodes are the same; yarl leaves a few more characters as they are (such as
+"/" and ":"), as the form encoding allows.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Sequence
+from enum import Enum
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -17,23 +19,14 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload, Payload
+from yarl import URL
 
 FORM = "application/x-www-form-urlencoded"
-# What `urllib.parse.quote_plus` leaves as it is; a space becomes "+".
-_TO_ESCAPE = re.compile(rb"[^0-9A-Za-z_.~ -]+")
 
 
-def _escape(run: re.Match[bytes]) -> bytes:
-    return b"%" + run[0].hex("%").upper().encode("ascii")
-
-
-def _quote_plus(text: str) -> bytes:
-    return _TO_ESCAPE.sub(_escape, text.encode()).replace(b" ", b"+")
-
-
-def urlencode(fields: Iterable[tuple[str, str]]) -> bytes:
-    """`urllib.parse.urlencode(fields).encode()`, with one call per run of escaped bytes."""
-    return b"&".join(_quote_plus(name) + b"=" + _quote_plus(value) for name, value in fields)
+def urlencode(fields: Sequence[tuple[str, str]]) -> bytes:
+    """An application/x-www-form-urlencoded body of text fields."""
+    return URL.build(query=fields).raw_query_string.encode("ascii")
 
 
 class EncodedForm(FormData):
@@ -55,6 +48,8 @@ class Session(AiohttpSession):
         fields = []
         for name, value in method.model_dump(warnings=False).items():
             prepared = self.prepare_value(value, bot=bot, files=files)
+            if isinstance(prepared, Enum):  # aiogram keeps str enums (ParseMode.HTML) as they are
+                prepared = prepared.value
             if prepared:
                 fields.append((name, prepared))
         if files:

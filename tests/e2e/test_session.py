@@ -6,24 +6,28 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from pydantic import SecretStr
 
+from bot.app import make_bot
+from bot.config import Settings
+from bot.delivery import Delivery
 from bot.session import Session
 from tests.e2e.fake_api import FakeTelegram
 
 
 @pytest.fixture
 async def bot() -> AsyncIterator[tuple[FakeTelegram, Bot]]:
+    """The bot as `bot run` builds it: its session, its defaults, through `Delivery`."""
     async with FakeTelegram() as fake:
-        session = Session(api=TelegramAPIServer.from_base(fake.url))
-        bot = Bot(fake.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+        settings = Settings(bot_token=SecretStr(fake.token), telegram_api_url=fake.url)
+        bot = make_bot(settings, Delivery())
+        assert isinstance(bot.session, Session)
         try:
             yield fake, bot
         finally:
-            await session.close()
+            await bot.session.close()
 
 
 async def test_a_card_in_arabic_arrives_as_sent(bot: tuple[FakeTelegram, Bot]) -> None:
