@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import TelegramMethod
-from aiogram.methods.base import TelegramType
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InputFile
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload, Payload
@@ -41,7 +42,24 @@ class EncodedForm(FormData):
 
 
 class Session(AiohttpSession):
-    """Sends what aiogram's session sends; a request with files is left to aiogram (multipart)."""
+    """Sends what aiogram's session sends; a request with files is left to aiogram (multipart).
+
+    It also keeps each `Response[...]` model it has used. pydantic caches those weakly and
+    nothing else holds them, so every full garbage collection dropped `Response[Message]`
+    and the next reply rebuilt its schema: about 4 ms, measured.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._response_models: dict[Any, type[Response[Any]]] = {}
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._response_models:
+            self._response_models[returning] = Response[returning]  # type: ignore[valid-type]
+        return super().check_response(bot, method, status_code, content)
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
         files: dict[str, InputFile] = {}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
 from aiogram.enums import ParseMode
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods.base import Response
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import SecretStr
 
 from bot.app import make_bot
@@ -58,3 +61,12 @@ async def test_a_file_still_goes_as_multipart(bot: tuple[FakeTelegram, Bot]) -> 
     received = admin.messages[-1]
     assert (received.kind, received.text) == ("document", "Catalogue — كتالوج")
     assert fake.errors == []
+
+
+async def test_the_reply_model_outlives_a_garbage_collection(bot: tuple[FakeTelegram, Bot]) -> None:
+    """pydantic keeps `Response[Message]` only weakly: dropped, the next reply rebuilds it."""
+    fake, client = bot
+    await client.send_message(fake.user(9).id, "one")
+    model = weakref.ref(Response[Message])
+    gc.collect()
+    assert model() is not None
