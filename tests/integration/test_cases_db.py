@@ -155,8 +155,10 @@ async def test_residents_are_written_behind_in_one_go(database_url: str) -> None
         await session.commit()
         await mark_blocked(session, telegram_id=2)
         await session.commit()
+    # mark_blocked keeps the real time: the resident writes again a minute after that.
+    after_block = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     async with sessions() as session:  # again, with new and known residents mixed
-        await touch_residents(session, {2: later + dt.timedelta(days=1), 3: later})
+        await touch_residents(session, {2: after_block, 3: later})
         await touch_residents(session, {3: later})  # a second write of the same new resident
         await session.commit()
         assert await stored_languages(session, [1, 2, 3, 4]) == {1: None, 2: None, 3: None}
