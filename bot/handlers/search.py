@@ -20,7 +20,7 @@ from bot.cases.service import Escalations
 from bot.core import Tapestry
 from bot.db.residents import record_feedback, record_unmatched
 from bot.delivery import Priority, priority
-from bot.handlers.filters import HasText
+from bot.handlers.filters import HasText, LooksLikeCommand
 from bot.i18n import isolate
 from bot.polling import Receipt
 from bot.replies import crisis_lines
@@ -350,7 +350,7 @@ def make_router() -> Router:
     router = Router(name="search")
     router.callback_query.register(show_topics, kb.MenuAction.filter(F.action == "topics"))
     router.callback_query.register(pick_topic, kb.PickTopic.filter())
-    router.message.register(question, StateFilter(None), HasText())
+    router.message.register(question, HasText(), ~LooksLikeCommand(), StateFilter(None))
     router.callback_query.register(safety_answer, kb.SafetyAnswer.filter())
     router.callback_query.register(more_results, kb.Page.filter())
     router.callback_query.register(toggle_filter, kb.Toggle.filter(F.name.in_(kb.FILTERS)))

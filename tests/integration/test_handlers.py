@@ -248,6 +248,14 @@ async def test_nothing_found_is_said_kindly_and_kept_for_the_gap_report(chat: Ch
     assert [k.question for k in kept] == ["xylophone tuning for penguins"]
 
 
+async def test_an_unknown_command_gets_the_menu_and_is_not_searched(chat: Chat_) -> None:
+    [reply] = await chat.resident(language_code="uk").send("/foodbank")
+    assert reply.text == translated("uk", "I don't know that command. Here is what I can do:")
+    assert buttons_of(reply.reply_markup)[0][1] == "m:topics"  # the main menu
+    async with chat.app.sessions() as session:
+        assert (await session.execute(select(UnmatchedQuestion))).scalars().all() == []
+
+
 @pytest.mark.parametrize(
     ("language", "text"),
     [("en", "I want to kill myself tonight"), ("ur", "میں آج رات خودکشی کر لوں گا"),
