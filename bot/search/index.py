@@ -37,6 +37,7 @@ class Phrase:
     weights: tuple[float, ...]
     total: float
     keys: frozenset[int]  # positions of its most telling words: one of them must match
+    glue: tuple[tuple[int, int], ...]  # (position, word id) of its function words
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,11 @@ class SearchIndex:
             word_weights = tuple(weights[kind][w] for w in words)
             top = max(word_weights)
             keys = frozenset(i for i, w in enumerate(word_weights) if w >= KEY_SHARE * top)
+            glue = tuple((p, word_id) for p, word_id in enumerate(ids) if self.light[word_id])
             index = len(self.phrases)
-            self.phrases.append(Phrase(owner, language, ids, word_weights, sum(word_weights), keys))
+            self.phrases.append(
+                Phrase(owner, language, ids, word_weights, sum(word_weights), keys, glue)
+            )
             for position, word_id in enumerate(ids):
                 if kind == 1 and words[position] in common_for_resources:
                     continue  # "millbrook", "centre": in thousands of names, worth nothing alone
@@ -128,7 +132,7 @@ class SearchIndex:
                         positions[position] = (similarity, q_index)
         if light:
             for phrase_index, positions in matched.items():
-                for position, word_id in enumerate(self.phrases[phrase_index].words):
+                for position, word_id in self.phrases[phrase_index].glue:
                     if position not in positions and word_id in light:
                         positions[position] = light[word_id]
 

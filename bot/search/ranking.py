@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -143,15 +144,14 @@ class Searcher:
 
         now = now or dt.datetime.now(self.timezone)
         # Filters apply to the strongest first; small preferences then decide between equals.
+        # (Python numbers from here: reading numpy scalars one by one costs more than the loop.)
         candidates: list[tuple[float, int, str | None]] = []
-        for position in ranked:
-            index = int(position)
+        rows = zip(ranked.tolist(), strength[ranked].tolist(), via[ranked].tolist(), strict=True)
+        for index, score, category_id in rows:
             resource = self.index.resources[index]
             if self.passes(resource, filters, now):
-                category = self.index.categories[via[index]] if via[index] >= 0 else None
-                candidates.append(
-                    (float(strength[index]) + self._bonus(index, detected), index, category)
-                )
+                category = self.index.categories[category_id] if category_id >= 0 else None
+                candidates.append((score + self._bonus(index, detected), index, category))
                 if len(candidates) >= limit * 8:
                     break
         candidates.sort(key=lambda item: (-item[0], item[1]))
@@ -241,17 +241,28 @@ class Searcher:
 def _interleave_categories(
     candidates: list[tuple[float, int, str | None]], limit: int
 ) -> list[tuple[float, int, str | None]]:
-    """Best first, but a close second need gets a place near the top (a daughter *and* autism)."""
+    """Best first, but a close second need gets a place near the top (a daughter *and* autism).
+
+    `candidates` come strongest first, so each category's next result is the head of its queue;
+    each pick is the strongest head once lowered for the results its category already has,
+    the earlier candidate on a tie."""
+    queues: dict[str | None, deque[tuple[int, tuple[float, int, str | None]]]] = {}
+    for order, candidate in enumerate(candidates):
+        queues.setdefault(candidate[2], deque()).append((order, candidate))
     chosen: list[tuple[float, int, str | None]] = []
     shown: dict[str | None, int] = {}
-    remaining = list(candidates)
-    while remaining and len(chosen) < limit:
-        best = max(
-            range(len(remaining)),
-            key=lambda i: remaining[i][0] * REPEAT_CATEGORY_FACTOR ** shown.get(remaining[i][2], 0),
-        )
-        strength, index, via = remaining.pop(best)
-        adjusted = strength * REPEAT_CATEGORY_FACTOR ** shown.get(via, 0)
+    while queues and len(chosen) < limit:
+        best: tuple[float, int, str | None] | None = None
+        for via, queue in queues.items():
+            order, (strength, _, _) = queue[0]
+            adjusted = strength * REPEAT_CATEGORY_FACTOR ** shown.get(via, 0)
+            if best is None or (adjusted, -order) > (best[0], -best[1]):
+                best = (adjusted, order, via)
+        assert best is not None
+        adjusted, _, via = best
+        _, (_, index, _) = queues[via].popleft()
+        if not queues[via]:
+            del queues[via]
         shown[via] = shown.get(via, 0) + 1
         chosen.append((adjusted, index, via))  # adjusted scores never rise: best first holds
     return chosen
