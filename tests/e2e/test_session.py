@@ -70,3 +70,18 @@ async def test_the_reply_model_outlives_a_garbage_collection(bot: tuple[FakeTele
     model = weakref.ref(Response[Message])
     gc.collect()
     assert model() is not None
+
+
+async def test_a_sent_message_comes_back_with_its_id_not_its_keyboard(
+    bot: tuple[FakeTelegram, Bot],
+) -> None:
+    """What the bot keeps of a send is the id; the echoed entities and keyboard are not read."""
+    fake, client = bot
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Free only", callback_data="f:1:free")]]
+    )
+    sent = await client.send_message(fake.user(10).id, "<b>Food bank</b>", reply_markup=keyboard)
+    received = fake.residents[10].messages[-1]
+    assert (sent.message_id, sent.chat.id, sent.text) == (received.message_id, 10, "Food bank")
+    assert received.entities and received.buttons  # Telegram has them...
+    assert sent.entities is None and sent.reply_markup is None  # ...the bot does not read them
