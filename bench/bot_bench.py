@@ -1,10 +1,14 @@
 """Bot benchmark: the real bot (`python -m bot run`) against the fake Telegram Bot API.
 
-Simulated residents in the ten languages ask ordinary questions (no crisis texts). Two phases,
-for Tapestry and then for a bare aiogram echo bot (bench/echo_bot.py), each a subprocess
-polling its own fake (tests/e2e/fake_api.py, unlimited flood limits):
+Simulated residents in the ten languages ask ordinary questions (no crisis texts). Tapestry and
+a bare aiogram echo bot (bench/echo_bot.py) run side by side, each a subprocess polling its own
+fake (tests/e2e/fake_api.py, unlimited flood limits), in two phases:
 
-- throughput: every resident's question pushed at once; updates/s until each has its reply;
+- throughput: every resident's question pushed at once; updates/s until each has its reply.
+  `--rounds` rounds, the two bots taking turns, each round with residents new to the bot (their
+  first message, as after a launch). The machine's speed drifts over a minute by as much as
+  the difference being measured, so the ratio is taken round by round, between neighbours in
+  time, and the median round is reported;
 - latency: updates pushed at a steady `--rate` for `--seconds`; for each, the time from the
   push to the bot's sendMessage arriving at the fake; p50, p95, p99.
 
@@ -15,8 +19,8 @@ outgoing_per_second, under Telegram's ~30 messages/s; `--telegram-limits`): it t
 throughput, and 100 updates/s is more than it can answer. `--no-telegram-limits` raises the
 cap (OUTGOING_PER_SECOND) to measure the code itself.
 
-    python3 dev.py run python -m bench.bot_bench [--residents 1000] [--rate 100] [--seconds 15]
-                                                 [--no-telegram-limits]
+    python3 dev.py run python -m bench.bot_bench [--residents 1000] [--rounds 3] [--rate 100]
+                                                 [--seconds 15] [--no-telegram-limits]
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -160,16 +165,27 @@ class TimedFake(FakeTelegram):
 
 
 @dataclass
+class Round:
+    """One throughput round: `updates` pushed at once, `answered` of them by the deadline."""
+
+    updates: int
+    answered: int
+    seconds: float  # from the first push to the last reply
+    cpu: float  # the bot's CPU seconds in the round (all its threads)
+    driver_cpu: float  # this process's: the fake and the residents
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.answered == self.updates else math.nan
+
+
+@dataclass
 class Figures:
     """What one bot did in both phases."""
 
     name: str
     startup: float = math.nan
-    throughput_updates: int = 0
-    throughput_answered: int = 0
-    throughput_seconds: float = math.nan
-    throughput_cpu: float = math.nan  # the bot's CPU seconds in the phase (all its threads)
-    throughput_driver_cpu: float = math.nan  # this process's: the fake and the residents
+    rounds: list[Round] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds, of the answered updates
     late: list[float] = field(default_factory=list)  # unanswered: how long they had waited
     reply_rate: float = math.nan  # replies a second while updates came in
@@ -182,9 +198,8 @@ class Figures:
 
     @property
     def throughput(self) -> float:
-        if self.throughput_answered < self.throughput_updates:
-            return math.nan
-        return self.throughput_updates / self.throughput_seconds
+        """Updates/s of the median round (nan if any round left updates unanswered)."""
+        return median([r.rate for r in self.rounds])
 
     def percentile(self, p: float) -> tuple[float, bool]:
         """Nearest rank, and whether it is exact: with unanswered updates (counted as late as
@@ -199,12 +214,20 @@ class Figures:
         return self.percentile(100)
 
 
-def residents(fake: FakeTelegram, count: int) -> list[Resident]:
+def median(values: Sequence[float]) -> float:
+    """The middle value (the lower of the two middle ones); nan if any value is nan."""
+    if not values or any(math.isnan(v) for v in values):
+        return math.nan
+    return sorted(values)[(len(values) - 1) // 2]
+
+
+def residents(fake: FakeTelegram, count: int, first: int = 0) -> list[Resident]:
+    """`count` residents, numbered from `first`, in the ten languages in turn."""
     return [
         fake.user(
             20_000_001 + i, language_code=LANGUAGES[i % len(LANGUAGES)], first_name=f"R{i + 1}"
         )
-        for i in range(count)
+        for i in range(first, first + count)
     ]
 
 
@@ -262,9 +285,21 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-async def measure(
+@dataclass
+class Subject:
+    """A bot under measurement: its process, its own fake and what was measured."""
+
+    figures: Figures
+    fake: TimedFake
+    process: asyncio.subprocess.Process
+    people: list[Resident] = field(default_factory=list)  # everyone who has written so far
+
+
+@asynccontextmanager
+async def running(
     name: str, command: Sequence[str], cap: float, args: argparse.Namespace
-) -> Figures:
+) -> AsyncIterator[Subject]:
+    """Start the bot against its own fake; on leaving, stop it and read what it logged."""
     figures = Figures(name)
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
@@ -297,9 +332,8 @@ async def measure(
                         f"{name} exited with {process.returncode}:\n{tail(log_path)}"
                     )
                 figures.startup = time.perf_counter() - started
-                people = residents(fake, args.residents)
-                await throughput_phase(fake, people, figures, cap, process.pid)
-                await latency_phase(fake, people, figures, args)
+                subject = Subject(figures, fake, process)
+                yield subject
                 figures.extra_messages = fake.extra
                 figures.api_errors = [
                     f"{e.method} {e.status} {e.description}" for e in fake.provoked_errors
@@ -311,30 +345,37 @@ async def measure(
         if args.logs is not None:
             args.logs.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(log_path, args.logs / f"{name}.log")
-    return figures
 
 
-async def throughput_phase(
-    fake: TimedFake, people: list[Resident], figures: Figures, cap: float, pid: int
-) -> None:
-    progress(f"{figures.name}: throughput, {len(people)} updates at once")
-    fake.expect(len(people))
-    cpu, driver_cpu = cpu_seconds(pid), time.process_time()
+async def throughput_round(subject: Subject, count: int, cap: float) -> None:
+    """`count` residents new to the bot, each question pushed at once."""
+    fake, figures = subject.fake, subject.figures
+    number = len(figures.rounds) + 1
+    progress(f"{figures.name}: throughput round {number}, {count} updates at once")
+    people = residents(fake, count, first=len(subject.people))
+    subject.people += people
+    fake.expect(count)
+    cpu, driver_cpu = cpu_seconds(subject.process.pid), time.process_time()
     started = time.perf_counter()
     for resident in people:
         fake.ask(resident, question(resident, 0))
-    timeout = 60 + 2 * len(people) / min(cap, 100.0)
+    timeout = 60 + 2 * count / min(cap, 100.0)
     await wait_for_replies(fake, timeout)
-    figures.throughput_updates = len(people)
-    figures.throughput_answered = len(fake.latencies)
-    figures.throughput_seconds = fake.last_reply_at - started
-    figures.throughput_cpu = cpu_seconds(pid) - cpu
-    figures.throughput_driver_cpu = time.process_time() - driver_cpu
+    figures.rounds.append(
+        Round(
+            updates=count,
+            answered=len(fake.latencies),
+            seconds=fake.last_reply_at - started,
+            cpu=cpu_seconds(subject.process.pid) - cpu,
+            driver_cpu=time.process_time() - driver_cpu,
+        )
+    )
 
 
-async def latency_phase(
-    fake: TimedFake, people: list[Resident], figures: Figures, args: argparse.Namespace
-) -> None:
+async def latency_phase(subject: Subject, args: argparse.Namespace) -> None:
+    """The residents of the first round ask again, at a steady rate."""
+    fake, figures = subject.fake, subject.figures
+    people = subject.people[: args.residents]
     total = round(args.rate * args.seconds)
     progress(f"{figures.name}: latency, {args.rate:g} updates/s for {args.seconds:g} s")
     fake.expect(total)
@@ -390,7 +431,10 @@ def report(tapestry: Figures, echo: Figures, cap: float, args: argparse.Namespac
         if args.telegram_limits
         else f"outgoing cap raised to {cap:g}/s: the code itself (--no-telegram-limits)"
     )
-    ratio = tapestry.throughput / echo.throughput
+    ratios = [
+        ours.rate / theirs.rate for ours, theirs in zip(tapestry.rounds, echo.rounds, strict=True)
+    ]
+    ratio = median(ratios)
     ratio_text = "-" if math.isnan(ratio) else f"{ratio:.0%} of echo"
     ok_ratio = not math.isnan(ratio) and ratio >= TARGET_RATIO
     p95 = tapestry.percentile(95)
@@ -398,28 +442,24 @@ def report(tapestry: Figures, echo: Figures, cap: float, args: argparse.Namespac
     rows: list[tuple[str, str, str, str]] = [
         ("start-up until polling (s)", f"{tapestry.startup:.1f}", f"{echo.startup:.1f}", ""),
         (
-            f"throughput: {args.residents} at once",
-            f"{tapestry.throughput_answered}/{tapestry.throughput_updates} answered",
-            f"{echo.throughput_answered}/{echo.throughput_updates} answered",
-            "",
+            f"throughput: {args.residents} at once, {len(tapestry.rounds)} rounds",
+            answered(tapestry),
+            answered(echo),
+            "each round residents new to the bot; the bots take turns",
         ),
+        ("  updates/s, round by round", per_round(tapestry), per_round(echo), ""),
         (
-            "  time to the last reply (s)",
-            f"{tapestry.throughput_seconds:.2f}",
-            f"{echo.throughput_seconds:.2f}",
-            "",
-        ),
-        (
-            "  updates/s",
+            "  updates/s, median round",
             rate(tapestry.throughput),
             rate(echo.throughput),
             f"{ratio_text}  (target >= {TARGET_RATIO:.0%}: {'met' if ok_ratio else 'NOT met'})",
         ),
+        ("  ratio, round by round", "", " ".join(f"{r:.0%}" for r in ratios), "median above"),
         (
             "  bot CPU per update (ms)",
-            f"{tapestry.throughput_cpu / tapestry.throughput_updates * 1000:.2f}",
-            f"{echo.throughput_cpu / echo.throughput_updates * 1000:.2f}",
-            "all the bot's threads, over the phase",
+            cpu_per_round(tapestry),
+            cpu_per_round(echo),
+            "round by round; all the bot's threads",
         ),
         (
             "  CPU busy: bot / fake (%)",
@@ -485,9 +525,23 @@ def report(tapestry: Figures, echo: Figures, cap: float, args: argparse.Namespac
 
 
 def busy(figures: Figures) -> str:
-    seconds = figures.throughput_seconds
-    bot, fake = figures.throughput_cpu / seconds, figures.throughput_driver_cpu / seconds
+    seconds = sum(r.seconds for r in figures.rounds)
+    bot = sum(r.cpu for r in figures.rounds) / seconds
+    fake = sum(r.driver_cpu for r in figures.rounds) / seconds
     return f"{bot:.0%} / {fake:.0%}"
+
+
+def answered(figures: Figures) -> str:
+    done, pushed = (sum(r.answered for r in figures.rounds), sum(r.updates for r in figures.rounds))
+    return f"{done}/{pushed} answered"
+
+
+def cpu_per_round(figures: Figures) -> str:
+    return " ".join(f"{r.cpu / r.updates * 1000:.2f}" for r in figures.rounds)
+
+
+def per_round(figures: Figures) -> str:
+    return " ".join(rate(r.rate) for r in figures.rounds)
 
 
 def sum_counts(figures: Figures) -> int:
@@ -496,14 +550,24 @@ def sum_counts(figures: Figures) -> int:
 
 async def main_async(args: argparse.Namespace) -> None:
     cap = DEPLOYED_CAP if args.telegram_limits else UNCAPPED
-    tapestry = await measure("tapestry", [sys.executable, "-m", "bot", "run"], cap, args)
-    echo = await measure("echo", [sys.executable, "-m", "bench.echo_bot"], cap, args)
-    report(tapestry, echo, cap, args)
+    async with (
+        running("tapestry", [sys.executable, "-m", "bot", "run"], cap, args) as tapestry,
+        running("echo", [sys.executable, "-m", "bench.echo_bot"], cap, args) as echo,
+    ):
+        for _ in range(args.rounds):
+            for subject in (tapestry, echo):
+                await throughput_round(subject, args.residents, cap)
+        for subject in (tapestry, echo):
+            await latency_phase(subject, args)
+    report(tapestry.figures, echo.figures, cap, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--residents", type=int, default=1000, help="simulated residents")
+    parser.add_argument(
+        "--residents", type=int, default=1000, help="simulated residents a throughput round"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds for each bot")
     parser.add_argument("--rate", type=float, default=100.0, help="updates/s, latency phase")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of latency phase")
     parser.add_argument(
@@ -517,8 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"keep the bots' outgoing cap as deployed, {DEPLOYED_CAP:g}/s (default: yes)",
     )
     args = parser.parse_args(argv)
-    if args.residents < 1 or args.rate <= 0 or args.seconds <= 0:
-        parser.error("--residents, --rate and --seconds must be positive")
+    if args.residents < 1 or args.rounds < 1 or args.rate <= 0 or args.seconds <= 0:
+        parser.error("--residents, --rounds, --rate and --seconds must be positive")
     asyncio.run(main_async(args))
     return 0
 
