@@ -72,6 +72,9 @@ class FormattedText:
     entities: list[dict[str, Any]] = field(default_factory=list)
 
 
+_TAG_OR_ENTITY = re.compile(r"[&<]")
+
+
 def utf16_length(text: str) -> int:
     """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
     return len(text.encode("utf-16-le")) // 2
@@ -118,9 +121,11 @@ class _HtmlParser:
                 self.read_end_tag()
             elif character == "<":
                 self.read_start_tag()
-            else:
-                self.emit(character)
-                self.position += 1
+            else:  # plain text up to the next tag or entity, in one piece
+                following = _TAG_OR_ENTITY.search(source, self.position)
+                end = following.start() if following else len(source)
+                self.emit(source[self.position : end])
+                self.position = end
         if self.open_tags:
             name = self.open_tags[-1].name
             raise _parse_error(f'Can\'t find end tag corresponding to start tag "{name}"')

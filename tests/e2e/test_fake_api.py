@@ -149,6 +149,20 @@ async def test_accepts_every_html_telegram_allows(fake: FakeTelegram, bot: Bot) 
     assert fake.errors == []
 
 
+async def test_entities_are_counted_in_utf16_units_as_telegram_does(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.user(1)
+    text = '😀 <b>bold</b> &amp; مرحبا <a href="https://x.org">link</a>\n<i>𝕏</i>'
+    sent = await bot.send_message(1, text)
+    assert sent.text == "😀 bold & مرحبا link\n𝕏"
+    assert [(e.type, e.offset, e.length) for e in sent.entities or []] == [
+        ("bold", 3, 4),  # the emoji is two UTF-16 units
+        ("text_link", 16, 4),
+        ("italic", 21, 2),  # and so is the double-struck X
+    ]
+
+
 async def test_refuses_malformed_html(fake: FakeTelegram, bot: Bot) -> None:
     fake.user(1)
     malformed = {
