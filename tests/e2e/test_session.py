@@ -37,7 +37,8 @@ async def test_a_card_in_arabic_arrives_as_sent(bot: tuple[FakeTelegram, Bot]) -
     fake, client = bot
     amira = fake.user(7, language_code="ar")
     card = (
-        '<b>بنك الطعام</b>\n📞 <a href="tel:+441234567890">\u2066+44 1234 567890\u2069</a>\n'
+        "<b>بنك الطعام</b>\n📞 \u206601632 960330\u2069\n"
+        '🌐 <a href="https://food.example.org/find?q=bank+1&amp;lang=ar#map">food.example.org</a>\n'
         "مجاني · 50% &amp; more = ok ~_.-"
     )
     keyboard = InlineKeyboardMarkup(
@@ -46,6 +47,8 @@ async def test_a_card_in_arabic_arrives_as_sent(bot: tuple[FakeTelegram, Bot]) -
     sent = await client.send_message(amira.id, card, reply_markup=keyboard)
     received = amira.messages[-1]
     assert received.source_text == card
+    links = [e["url"] for e in received.entities if e["type"] == "text_link"]
+    assert links == ["https://food.example.org/find?q=bank+1&lang=ar#map"]
     assert received.parse_mode == ParseMode.HTML
     assert received.buttons[0][0].text == "✅ مفتوح الآن"
     assert received.buttons[0][0].callback_data == "t:1:open"
