@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,18 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
 
+    @classmethod
+    @asynccontextmanager
+    async def serving(
+        cls, fake: FakeTelegram, folder: Path, **env: str
+    ) -> AsyncIterator[BotProcess]:
+        """A `bot run` for a test module, with its database and log in `folder`; it must stop
+        cleanly (exit 0) at the end."""
+        process = cls(fake, folder / "bot.sqlite3", folder / "bot.log", **env)
+        await process.start()
+        yield process
+        assert await process.stop() == 0, process.log()
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fake() -> AsyncIterator[FakeTelegram]:
@@ -90,11 +103,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def bot(
     fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[BotProcess]:
-    folder = tmp_path_factory.mktemp("bot-run")
-    process = BotProcess(fake, folder / "bot.sqlite3", folder / "bot.log")
-    await process.start()
-    yield process
-    assert await process.stop() == 0, process.log()
+    async with BotProcess.serving(fake, tmp_path_factory.mktemp("bot-run")) as process:
+        yield process
 
 
 @pytest.fixture(autouse=True)

@@ -27,30 +27,21 @@ from tests.e2e.checkin_rows import daytime_zone, due_check_in
 from tests.e2e.fake_api import FakeTelegram
 from tests.e2e.fake_chats import Resident, StoredMessage
 from tests.e2e.fake_errors import Limits
-from tests.e2e.test_bot_run import REPLY_TIMEOUT, BotProcess, no_bot_api_errors
+from tests.e2e.test_bot_run import REPLY_TIMEOUT, BotProcess, fake, no_bot_api_errors
 from tests.integration.test_handlers import translated
 
-__all__ = ["no_bot_api_errors"]  # the autouse fixture, reused
+__all__ = ["fake", "no_bot_api_errors"]  # fixtures, reused
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FAST = {"CHECKIN_POLL_SECONDS": "0.5"}
 NUDGE = "Hello 👋 Just checking in. How are you feeling today?"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def bot(
     fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[BotProcess]:
-    folder = tmp_path_factory.mktemp("checkin-run")
-    process = BotProcess(fake, folder / "bot.sqlite3", folder / "bot.log", **FAST)
-    await process.start()
-    yield process
-    assert await process.stop() == 0, process.log()
+    async with BotProcess.serving(fake, tmp_path_factory.mktemp("checkin-run"), **FAST) as process:
+        yield process
 
 
 async def _due_now(database: str, *residents: int) -> None:

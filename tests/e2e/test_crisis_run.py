@@ -54,11 +54,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def bot(
     fake: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[BotProcess]:
-    folder = tmp_path_factory.mktemp("crisis-run")
-    process = BotProcess(fake, folder / "bot.sqlite3", folder / "bot.log", **STAFF)
-    await process.start()
-    yield process
-    assert await process.stop() == 0, process.log()
+    async with BotProcess.serving(fake, tmp_path_factory.mktemp("crisis-run"), **STAFF) as process:
+        yield process
 
 
 def alerts(volunteer: Resident, text: str) -> list[StoredMessage]:
